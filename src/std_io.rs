@@ -1,0 +1,102 @@
+//! `std::io::{Read, BufRead, Write}` for [`AsyncStream`]: thin adapters over the core reads and
+//! writes, with the non-blocking contract (an empty open stream is `WouldBlock`, never EOF).
+
+use std::io::{self, BufRead, IoSlice, Read, Write};
+
+use bytes::Buf;
+
+use crate::stream::AsyncStream;
+
+/// Fills the caller's buffer across segments until it is full or the stream is drained (the
+/// seed's `readinto`).
+///
+/// # Errors
+///
+/// [`io::ErrorKind::WouldBlock`] when the stream is empty and still open. An empty closed stream
+/// reads `Ok(0)`, and so does an empty buffer.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{ErrorKind, Read};
+///
+/// let mut stream = streamview::AsyncStream::new();
+/// stream.write_segments(["ab", "cd"]);
+/// let mut buf = [0u8; 3];
+/// assert_eq!(stream.read(&mut buf).unwrap(), 3);
+/// assert_eq!(&buf, b"abc");
+/// assert_eq!(stream.read(&mut buf).unwrap(), 1);
+/// assert_eq!(stream.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+/// ```
+impl Read for AsyncStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_into(buf)
+    }
+}
+
+/// `fill_buf` returns the front segment without copying; `consume` advances.
+///
+/// # Errors
+///
+/// `fill_buf` returns [`io::ErrorKind::WouldBlock`] when the stream is empty and still open, and
+/// an empty slice (EOF) when it is empty and closed.
+///
+/// # Panics
+///
+/// `consume` panics when `amt` exceeds the bytes held.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::BufRead;
+///
+/// let mut stream = streamview::AsyncStream::new();
+/// stream.write_segments(["ab", "cd"]);
+/// assert_eq!(stream.fill_buf().unwrap(), b"ab");
+/// stream.consume(1);
+/// assert_eq!(stream.fill_buf().unwrap(), b"b");
+/// ```
+impl BufRead for AsyncStream {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.is_empty() && !self.is_closed() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(Buf::chunk(&*self))
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.advance(amt);
+    }
+}
+
+/// Copies the bytes into the shared write tail; `write_vectored` writes every slice.
+///
+/// # Errors
+///
+/// [`io::ErrorKind::BrokenPipe`] after [`AsyncStream::close`]; what the stream holds stays
+/// readable.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{IoSlice, Write};
+///
+/// let mut stream = streamview::AsyncStream::new();
+/// stream.write_all(b"head ").unwrap();
+/// let n = stream.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).unwrap();
+/// assert_eq!(n, 2);
+/// assert_eq!(stream, b"head ab");
+/// ```
+impl Write for AsyncStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_bytes(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_bytes_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
