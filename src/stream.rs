@@ -219,7 +219,7 @@ impl AsyncStream {
     ///
     /// # Panics
     ///
-    /// Panics when the stream is closed.
+    /// Panics when the stream is closed and the iterator yields a segment.
     ///
     /// # Examples
     ///
