@@ -359,15 +359,18 @@ macro_rules! conformance {
                 assert!(stream == *CONTENT);
                 assert!(stream == CONTENT);
                 assert!(stream == CONTENT.to_vec());
-                assert!(stream == AsyncStream::from(&CONTENT[..]));
+                let same = AsyncStream::from(&CONTENT[..]);
+                assert!(stream == same);
                 assert!(stream == stream.clone());
 
                 let mut changed = CONTENT.to_vec();
                 changed[39] = b'A';
                 assert!(stream != changed);
-                assert!(stream != AsyncStream::from(changed.clone()));
+                let differs_in_last_byte = AsyncStream::from(changed.clone());
+                assert!(stream != differs_in_last_byte);
                 assert!(stream != CONTENT[..39]);
-                assert!(stream != AsyncStream::from(&CONTENT[..39]));
+                let shorter = AsyncStream::from(&CONTENT[..39]);
+                assert!(stream != shorter);
                 assert!(stream != AsyncStream::new());
             }
 
