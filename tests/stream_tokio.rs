@@ -106,8 +106,15 @@ async fn reader_task_and_writer_task_share_one_stream() {
 
 #[test]
 fn every_kind_of_write_wakes_a_pending_reader() {
-    type Write = fn(&mut AsyncStream);
-    let writes: [(&str, Write); 7] = [
+    type WriteOp = fn(&mut AsyncStream);
+    let writes: [(&str, WriteOp); 10] = [
+        ("std write", |s| {
+            std::io::Write::write_all(s, b"x").unwrap();
+        }),
+        ("put_u8", |s| s.put_u8(b'x')),
+        ("put of a large Bytes", |s| {
+            s.put(Bytes::from(vec![b'x'; 64 * 1024]))
+        }),
         ("write_segment", |s| {
             s.write_segment("x");
         }),
