@@ -145,7 +145,7 @@ impl<W, E> FrameWriter<W, E> {
     /// ```
     /// use tokio_util::codec::LinesCodec;
     ///
-    /// let frames = streamview::FrameWriter::with_threshold(Vec::new(), LinesCodec::new(), 1024);
+    /// let frames = streamview::FrameWriter::with_threshold(Vec::<u8>::new(), LinesCodec::new(), 1024);
     /// assert_eq!(frames.threshold(), 1024);
     /// ```
     pub fn with_threshold(writer: W, encoder: E, threshold: usize) -> FrameWriter<W, E> {
@@ -174,7 +174,7 @@ impl<W, E> FrameWriter<W, E> {
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), tokio_util::codec::LinesCodecError> {
-    /// let mut frames = streamview::FrameWriter::new(Vec::new(), LinesCodec::new());
+    /// let mut frames = streamview::FrameWriter::new(Vec::<u8>::new(), LinesCodec::new());
     /// frames.feed("header").await?;
     /// frames.write_payload(Bytes::from_static(b"raw body"));
     /// frames.flush_buffer().await?;
@@ -194,7 +194,7 @@ impl<W, E> FrameWriter<W, E> {
     /// use bytes::Bytes;
     /// use tokio_util::codec::LinesCodec;
     ///
-    /// let mut frames = streamview::FrameWriter::new(Vec::new(), LinesCodec::new());
+    /// let mut frames = streamview::FrameWriter::new(Vec::<u8>::new(), LinesCodec::new());
     /// frames.write_payload(Bytes::from_static(b"abc"));
     /// assert_eq!(frames.buffered_len(), 3);
     /// ```
@@ -209,7 +209,7 @@ impl<W, E> FrameWriter<W, E> {
     /// ```
     /// use tokio_util::codec::LinesCodec;
     ///
-    /// let frames = streamview::FrameWriter::new(Vec::new(), LinesCodec::new());
+    /// let frames = streamview::FrameWriter::new(Vec::<u8>::new(), LinesCodec::new());
     /// assert_eq!(frames.threshold(), 64 * 1024);
     /// ```
     pub fn threshold(&self) -> usize {
@@ -254,7 +254,7 @@ impl<W, E> FrameWriter<W, E> {
     /// ```
     /// use tokio_util::codec::LengthDelimitedCodec;
     ///
-    /// let mut frames = streamview::FrameWriter::new(Vec::new(), LengthDelimitedCodec::new());
+    /// let mut frames = streamview::FrameWriter::new(Vec::<u8>::new(), LengthDelimitedCodec::new());
     /// frames.encoder_mut().set_max_frame_length(1024);
     /// assert_eq!(frames.encoder_mut().max_frame_length(), 1024);
     /// ```
@@ -294,7 +294,7 @@ where
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> std::io::Result<()> {
-    /// let mut frames = streamview::FrameWriter::new(Vec::new(), LinesCodec::new());
+    /// let mut frames = streamview::FrameWriter::new(Vec::<u8>::new(), LinesCodec::new());
     /// frames.write_payload(Bytes::from_static(b"body"));
     /// frames.flush_buffer().await?;
     /// assert_eq!(frames.get_ref(), b"body");
