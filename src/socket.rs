@@ -203,9 +203,11 @@ impl AsyncStream {
 
     /// Merges each run of adjacent segments shorter than `COALESCE_THRESHOLD` among the first
     /// `max_slices` (up to `COALESCE_BLOCK` bytes per merged segment) into one fresh segment, in
-    /// place, and returns how many slices the next write should offer: at most `max_slices`,
-    /// stopping once `FLUSH_BATCH_BYTES` are prepared so unmerged small segments never ride
-    /// along as iovecs of their own.
+    /// place, and returns how many slices the next write should offer (at most `max_slices`).
+    ///
+    /// Merging stops once `FLUSH_BATCH_BYTES` are prepared: the batch then ends before the next
+    /// run that would need merging, so unmerged small segments never ride along as iovecs of
+    /// their own, while large segments (no copy to prepare) still fill the remaining slices.
     ///
     /// Works on the queue itself rather than a staging buffer: content, order and `len` are
     /// unchanged, so a short or failed write that follows simply advances the stream, with no
@@ -214,7 +216,7 @@ impl AsyncStream {
     fn coalesce_small_segments(&mut self, max_slices: usize) -> usize {
         let mut index = 0;
         let mut batch_bytes = 0;
-        while index < max_slices.min(self.segments.len()) && batch_bytes < FLUSH_BATCH_BYTES {
+        while index < max_slices.min(self.segments.len()) {
             let mut run_end = index;
             let mut run_bytes = 0;
             while let Some(segment) = self.segments.get(run_end) {
@@ -227,6 +229,9 @@ impl AsyncStream {
                 run_end += 1;
             }
             if run_end - index >= 2 {
+                if batch_bytes >= FLUSH_BATCH_BYTES {
+                    return index;
+                }
                 let mut merged = BytesMut::with_capacity(run_bytes);
                 for segment in self.segments.drain(index..run_end) {
                     merged.extend_from_slice(&segment);

@@ -278,6 +278,40 @@ async fn write_to_batches_at_most_max_write_slices_per_call() {
 }
 
 #[tokio::test]
+async fn write_to_offers_many_huge_segments_in_one_call() {
+    let segments: Vec<Bytes> = (0..10).map(|i| content(1 << 20).slice(i..)).collect();
+    let mut stream: AsyncStream = segments.iter().cloned().collect();
+    let mut writer = RecordingWriter::vectored();
+
+    stream.write_to(&mut writer).await.unwrap();
+
+    assert_eq!(writer.calls.len(), 1);
+    assert_eq!(writer.calls[0].len(), 10);
+    assert_eq!(writer.written, segments.concat());
+}
+
+#[tokio::test]
+async fn write_to_prepares_a_bounded_batch_of_small_segments_per_call() {
+    // 4 MiB of 100-byte segments: each call offers a few merged blocks, not the whole stream
+    // copied up front, and never a tiny unmerged segment as an iovec of its own.
+    let segments: Vec<Bytes> = (0..40_000).map(|i| content(100).slice(i % 7..)).collect();
+    let mut stream: AsyncStream = segments.iter().cloned().collect();
+    let mut writer = RecordingWriter::vectored();
+
+    stream.write_to(&mut writer).await.unwrap();
+
+    assert!(writer.calls.len() > 4, "{} calls", writer.calls.len());
+    for call in &writer.calls[..writer.calls.len() - 1] {
+        let offered: usize = call.iter().map(|&(_, len)| len).sum();
+        assert!(offered <= 1 << 20, "one call offered {offered} bytes");
+        assert!(call
+            .iter()
+            .all(|&(_, len)| len >= AsyncStream::COALESCE_THRESHOLD));
+    }
+    assert_eq!(writer.written, segments.concat());
+}
+
+#[tokio::test]
 async fn write_to_merges_a_run_of_small_segments_into_one_slice() {
     let segments: Vec<Bytes> = (0..1000).map(|i| content(1 + i % 20)).collect();
     let mut stream: AsyncStream = segments.iter().cloned().collect();
