@@ -293,6 +293,27 @@ async fn frame_writer_buffers_until_the_threshold_is_passed() {
     assert_eq!(frames.get_ref().flushes, 0);
 }
 
+#[tokio::test(start_paused = true)]
+async fn frame_writer_poll_ready_waits_while_the_writer_is_pending_past_the_threshold() {
+    let slow = tokio_test::io::Builder::new()
+        .wait(std::time::Duration::from_secs(1))
+        .write(b"abcdefghij\nk\n")
+        .build();
+    let mut frames = FrameWriter::with_threshold(slow, LinesCodec::new(), 4);
+    frames.feed("abcdefghij").await.unwrap(); // nothing buffered yet: accepted at once
+
+    let mut feed = tokio_test::task::spawn(frames.feed("k"));
+    assert!(feed.poll().is_pending()); // 11 bytes buffered > 4, and the writer is pending
+    tokio::time::advance(std::time::Duration::from_secs(1)).await;
+    assert!(feed.is_woken());
+    assert!(matches!(feed.poll(), Poll::Ready(Ok(()))));
+    drop(feed);
+
+    assert_eq!(frames.buffered_len(), 2);
+    frames.flush_buffer().await.unwrap();
+    assert_eq!(frames.buffered_len(), 0);
+}
+
 #[tokio::test]
 async fn frame_writer_flush_writes_everything_and_flushes_the_writer() {
     let mut frames = FrameWriter::new(RecordingWriter::default(), LinesCodec::new());

@@ -616,3 +616,23 @@ async fn read_from_wakes_a_reader_waiting_on_the_stream() {
 
     assert!(waiting.is_woken());
 }
+
+#[tokio::test(start_paused = true)]
+async fn dropping_write_to_part_way_keeps_exactly_the_unwritten_bytes() {
+    let mut stream = AsyncStream::new();
+    stream.write_segments(["hello ", "world"]);
+    let mut mock = tokio_test::io::Builder::new()
+        .write(b"hello")
+        .wait(Duration::from_secs(1))
+        .write(b" world")
+        .build();
+    {
+        let mut flush = tokio_test::task::spawn(stream.write_to(&mut mock));
+        assert!(flush.poll().is_pending());
+    } // cancelled: the future is dropped with "hello" written and the rest pending
+
+    assert_eq!(stream, b" world");
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(stream.write_to(&mut mock).await.unwrap(), 6);
+    assert!(stream.is_empty());
+}
