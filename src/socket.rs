@@ -219,7 +219,7 @@ impl AsyncStream {
         while index < max_slices.min(self.segments.len()) {
             let mut run_end = index;
             let mut run_bytes = 0;
-            while let Some(segment) = self.segments.get(run_end) {
+            for segment in self.segments.range(index..) {
                 if segment.len() >= Self::COALESCE_THRESHOLD
                     || run_bytes + segment.len() > COALESCE_BLOCK
                 {
