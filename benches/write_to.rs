@@ -13,6 +13,12 @@
 //! Building the inputs is outside the timed region. Each strategy writes through a wrapper that
 //! counts the write calls that moved bytes; write calls per MiB are printed after each group.
 //!
+//! The clock is wall time by default. On a shared, busy machine the four strategies of a group
+//! run seconds apart under different loads, so `STREAMVIEW_BENCH_CLOCK=cpu` times instead the
+//! CPU time the sending thread used (user + system, from `/proc/thread-self/stat`, Linux only):
+//! the work each strategy costs, whatever else the machine is doing. It has the kernel's
+//! 10 ms tick as resolution, so give it a `--measurement-time` of several seconds.
+//!
 //! Run: `cargo bench --bench write_to -- --warm-up-time 1 --measurement-time 3`.
 
 use std::env;
@@ -131,6 +137,38 @@ async fn writev_64(socket: &mut Socket, segments: Vec<Bytes>) -> io::Result<()> 
     Ok(())
 }
 
+/// What the timed region is measured with.
+#[derive(Clone, Copy, PartialEq)]
+enum Clock {
+    Wall,
+    SenderCpu,
+}
+
+/// A point on the chosen clock.
+fn now(clock: Clock) -> Duration {
+    match clock {
+        Clock::Wall => EPOCH.with(|epoch| epoch.elapsed()),
+        Clock::SenderCpu => thread_cpu_time(),
+    }
+}
+
+thread_local! {
+    static EPOCH: Instant = Instant::now();
+}
+
+/// User plus system CPU time of the calling thread, from `/proc/thread-self/stat` (fields 14
+/// and 15, in ticks of 1/100 s: Linux's fixed `USER_HZ`).
+fn thread_cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc/thread-self/stat");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat[stat.rfind(')').expect("stat format") + 2..]
+        .split(' ')
+        .collect();
+    let ticks: u64 =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    Duration::from_millis(ticks * 10)
+}
+
 fn env_usize_list(name: &str, default: &[usize]) -> Vec<usize> {
     match env::var(name) {
         Ok(list) => list
@@ -145,6 +183,11 @@ fn bench_write_to(c: &mut Criterion) {
     let mib = env_usize_list("STREAMVIEW_BENCH_MIB", &[256])[0];
     let sizes = env_usize_list("STREAMVIEW_BENCH_SIZES", &[64, 1024, 16 * 1024]);
     let total = mib * 1024 * 1024;
+    let clock = match env::var("STREAMVIEW_BENCH_CLOCK").as_deref() {
+        Ok("cpu") => Clock::SenderCpu,
+        Ok("wall") | Err(_) => Clock::Wall,
+        Ok(other) => panic!("STREAMVIEW_BENCH_CLOCK={other:?}: use wall or cpu"),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -156,7 +199,8 @@ fn bench_write_to(c: &mut Criterion) {
             .step_by(size)
             .map(|start| content.slice(start..(start + size).min(total)))
             .collect();
-        let mut group = c.benchmark_group(format!("write_to/{mib}MiB"));
+        let clock_name = if clock == Clock::Wall { "" } else { "/cpu" };
+        let mut group = c.benchmark_group(format!("flush{clock_name}/{mib}MiB"));
         group.throughput(Throughput::Bytes(total as u64));
         group.sample_size(10);
         group.sampling_mode(SamplingMode::Flat);
@@ -177,7 +221,7 @@ fn bench_write_to(c: &mut Criterion) {
                             (segments.clone(), AsyncStream::new())
                         };
                         elapsed += runtime.block_on(async {
-                            let start = Instant::now();
+                            let start = now(clock);
                             match name {
                                 "write_to" => stream.write_to(&mut socket).await.map(drop),
                                 "write_all_each" => write_all_each(&mut socket, owned).await,
@@ -185,7 +229,7 @@ fn bench_write_to(c: &mut Criterion) {
                                 _ => writev_64(&mut socket, owned).await,
                             }
                             .expect("write");
-                            start.elapsed()
+                            now(clock) - start
                         });
                         bytes_sent += total as u64;
                     }

@@ -2,8 +2,9 @@
 //! ([`write_to`](AsyncStream::write_to)) and reads from any `AsyncRead` straight into segments
 //! ([`read_from`](AsyncStream::read_from)).
 //!
-//! One flush step ([`AsyncStream::poll_write_step`]) is the unit every writer shares: the
-//! stream's own `write_to`, the codec's `FrameWriter` and the pipe reader all drive it.
+//! One flush step (`AsyncStream::poll_write_step`, crate-private) is the unit every writer
+//! shares: the stream's own `write_to` and the codec's `FrameWriter` drive it, and so can the
+//! pipe reader over its local stream.
 
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
