@@ -154,8 +154,8 @@ impl AsyncStream {
     /// One flush step: merges the small segments at the front of the next batch, offers the
     /// batch to `dst` in one call (retrying `Interrupted`) and advances by what `dst` took.
     ///
-    /// The stream must not be empty. Shared by `write_to`, `FrameWriter` and the pipe reader, so
-    /// every writer of the crate flushes the same way.
+    /// The stream must not be empty. Shared by `write_to` and `FrameWriter` (and meant for the
+    /// pipe reader), so every writer of the crate flushes the same way.
     pub(crate) fn poll_write_step<W>(
         &mut self,
         cx: &mut Context<'_>,
