@@ -179,3 +179,41 @@ unsafe impl BufMut for AsyncStream {
         }
     }
 }
+
+/// One `poll_read` of at most `max` bytes from `src` straight into `tail`'s spare capacity
+/// (uninitialised memory, so no zeroing pass), committing what was read; returns how many bytes.
+/// Ok(0) with `max > 0` and spare room means end of file. The caller accounts the bytes.
+///
+/// # Panics
+///
+/// Panics when `src` swaps the `ReadBuf` for another buffer: the bytes it reports would not be
+/// the ones in `tail`.
+#[cfg(feature = "tokio")]
+pub(crate) fn poll_read_into_spare<R>(
+    tail: &mut bytes::BytesMut,
+    cx: &mut std::task::Context<'_>,
+    src: std::pin::Pin<&mut R>,
+    max: usize,
+) -> std::task::Poll<std::io::Result<usize>>
+where
+    R: tokio::io::AsyncRead + ?Sized,
+{
+    let spare = tail.spare_capacity_mut();
+    let limit = spare.len().min(max);
+    let mut read_buf = tokio::io::ReadBuf::uninit(&mut spare[..limit]);
+    let start = read_buf.filled().as_ptr();
+    std::task::ready!(src.poll_read(cx, &mut read_buf))?;
+    let filled = read_buf.filled();
+    assert!(
+        std::ptr::eq(filled.as_ptr(), start),
+        "AsyncRead::poll_read replaced the ReadBuf it was given by another buffer"
+    );
+    let n = filled.len();
+    // SAFETY: `ReadBuf` only reports as filled bytes that were initialised (by `put_slice`, or
+    // by an `assume_init` its writer vouched for), its filled part never exceeds the `limit`
+    // bytes it was built on, and the pointer check above shows those bytes are the first `n` of
+    // `tail`'s spare capacity, right after its `len`. So `len + n` bytes are initialised and
+    // within capacity.
+    unsafe { tail.set_len(tail.len() + n) };
+    std::task::Poll::Ready(Ok(n))
+}

@@ -80,11 +80,17 @@ mod buf;
 mod std_io;
 mod stream;
 
+#[cfg(feature = "codec")]
+mod codec;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio")]
+mod socket;
+#[cfg(feature = "tokio")]
 mod tokio_io;
 
+#[cfg(feature = "codec")]
+pub use codec::FrameWriter;
 pub use stream::{AsyncStream, ReadSegments, Segments};
 
 /// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.
