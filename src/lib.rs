@@ -83,8 +83,14 @@ mod stream;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio")]
+mod loom;
+#[cfg(feature = "tokio")]
+mod pipe;
+#[cfg(feature = "tokio")]
 mod tokio_io;
 
+#[cfg(feature = "tokio")]
+pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 pub use stream::{AsyncStream, ReadSegments, Segments};
 
 /// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.
