@@ -445,7 +445,7 @@ impl tokio::io::AsyncWrite for PipeWriter {
 /// let (mut writer, reader) = streamview::pipe(1024);
 /// writer.send(Bytes::from_static(b"one")).await?;
 /// writer.send(Bytes::from_static(b"two")).await?;
-/// writer.close().await?; // the Sink's close, which closes the pipe
+/// SinkExt::close(&mut writer).await?; // the inherent close() takes precedence: name the trait
 /// let segments: Vec<_> = reader.map(Result::unwrap).collect().await;
 /// assert_eq!(segments, ["one", "two"]);
 /// # Ok(())
