@@ -93,7 +93,11 @@ fn capacity_len_and_is_empty_report_both_sides() {
     // "bcd" and "ef" are now held by the reader locally; its len counts them.
     assert_eq!(reader.len(), 5);
     drop(reader);
-    assert_eq!(writer.len(), 0, "the writer's len is 0 once the reader is gone");
+    assert_eq!(
+        writer.len(),
+        0,
+        "the writer's len is 0 once the reader is gone"
+    );
 }
 
 // ---- zero-copy hand-off ----
@@ -110,20 +114,44 @@ fn every_read_of_a_whole_or_split_segment_returns_the_written_buffer() {
     }
     drop(writer);
 
-    let line = assert_ready!(spawn(reader.read_line()).poll()).unwrap().unwrap();
-    assert_eq!(line.as_ptr(), first.as_ptr(), "read_line within one segment");
-    let rest = assert_ready!(spawn(reader.read_chunk(100)).poll()).unwrap().unwrap();
-    assert_eq!(rest.as_ptr(), first[9..].as_ptr(), "read_chunk of the front segment");
-    let whole = assert_ready!(spawn(reader.read_segment()).poll()).unwrap().unwrap();
+    let line = assert_ready!(spawn(reader.read_line()).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line.as_ptr(),
+        first.as_ptr(),
+        "read_line within one segment"
+    );
+    let rest = assert_ready!(spawn(reader.read_chunk(100)).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rest.as_ptr(),
+        first[9..].as_ptr(),
+        "read_chunk of the front segment"
+    );
+    let whole = assert_ready!(spawn(reader.read_segment()).poll())
+        .unwrap()
+        .unwrap();
     assert_eq!(whole.as_ptr(), second.as_ptr(), "read_segment");
     let split = assert_ready!(spawn(reader.read_bytes(10)).poll()).unwrap();
-    assert_eq!(split.as_ptr(), third.as_ptr(), "read_bytes within one segment");
+    assert_eq!(
+        split.as_ptr(),
+        third.as_ptr(),
+        "read_bytes within one segment"
+    );
     let borrowed = assert_ready!(spawn(poll_fn(|cx| {
-        Pin::new(&mut reader).poll_fill_buf(cx).map_ok(|chunk| chunk.as_ptr())
+        Pin::new(&mut reader)
+            .poll_fill_buf(cx)
+            .map_ok(|chunk| chunk.as_ptr())
     }))
     .poll())
     .unwrap();
-    assert_eq!(borrowed, third[10..].as_ptr(), "poll_fill_buf lends the segment");
+    assert_eq!(
+        borrowed,
+        third[10..].as_ptr(),
+        "poll_fill_buf lends the segment"
+    );
     Pin::new(&mut reader).consume(54);
     let streamed = assert_ready!(spawn(reader.next()).poll()).unwrap().unwrap();
     assert_eq!(streamed.as_ptr(), fourth.as_ptr(), "Stream::next");
@@ -155,16 +183,25 @@ fn write_waits_at_capacity_and_is_woken_after_the_reader_consumes_half_of_it() {
         if sent == segments.len() {
             continue; // capacity len + 1: everything fits, nothing to wait for
         }
-        assert!(writer.try_write_segment(segments[sent].clone()).unwrap_err().is_full());
+        assert!(writer
+            .try_write_segment(segments[sent].clone())
+            .unwrap_err()
+            .is_full());
         let mut blocked = spawn(writer.write_segment(segments[sent].clone()));
         assert_pending!(blocked.poll());
         // The reader reports what it consumed at the latest after half the capacity.
         for consumed in 0..capacity.div_ceil(2) {
-            assert!(!blocked.is_woken(), "woken before any room at capacity {capacity}");
+            assert!(
+                !blocked.is_woken(),
+                "woken before any room at capacity {capacity}"
+            );
             let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
             assert_eq!(segment.unwrap(), MESSAGE[consumed..consumed + 1]);
         }
-        assert!(blocked.is_woken(), "writer not woken at capacity {capacity}");
+        assert!(
+            blocked.is_woken(),
+            "writer not woken at capacity {capacity}"
+        );
         assert_eq!(assert_ready!(blocked.poll()).unwrap(), 1);
     }
 }
@@ -175,7 +212,9 @@ fn a_segment_larger_than_capacity_is_accepted_whole_when_there_is_room() {
     let big = Bytes::from(vec![1u8; 100]);
     assert_eq!(writer.try_write_segment(big.clone()), Ok(100));
     assert!(writer.try_write_segment("x").unwrap_err().is_full());
-    let back = assert_ready!(spawn(reader.read_segment()).poll()).unwrap().unwrap();
+    let back = assert_ready!(spawn(reader.read_segment()).poll())
+        .unwrap()
+        .unwrap();
     assert_eq!(back.as_ptr(), big.as_ptr());
 }
 
@@ -282,12 +321,18 @@ fn read_line_returns_a_partial_last_line_at_eof_then_none() {
     assert_eq!(assert_ready!(line.poll()).unwrap().unwrap(), "whole\n");
     drop(line);
     let mut partial = spawn(reader.read_line());
-    assert_pending!(partial.poll(), "a partial line waits while the writer is open");
+    assert_pending!(
+        partial.poll(),
+        "a partial line waits while the writer is open"
+    );
     writer.close();
     assert!(partial.is_woken());
     assert_eq!(assert_ready!(partial.poll()).unwrap().unwrap(), "part");
     drop(partial);
-    assert_eq!(assert_ready!(spawn(reader.read_line()).poll()).unwrap(), None);
+    assert_eq!(
+        assert_ready!(spawn(reader.read_line()).poll()).unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -303,7 +348,10 @@ fn read_bytes_is_short_only_at_eof() {
     assert!(read.is_woken());
     assert_eq!(assert_ready!(read.poll()).unwrap(), "abcd");
     drop(read);
-    assert_eq!(assert_ready!(spawn(reader.read_bytes(5)).poll()).unwrap(), "");
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(5)).poll()).unwrap(),
+        ""
+    );
 }
 
 #[test]
@@ -314,7 +362,10 @@ fn cancelled_read_bytes_keeps_the_gathered_bytes_for_the_next_read() {
     assert_pending!(read.poll());
     drop(read);
     writer.try_write_segment("cd").unwrap();
-    assert_eq!(assert_ready!(spawn(reader.read_bytes(4)).poll()).unwrap(), "abcd");
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(4)).poll()).unwrap(),
+        "abcd"
+    );
 }
 
 // ---- the regression list ----
@@ -323,7 +374,9 @@ fn cancelled_read_bytes_keeps_the_gathered_bytes_for_the_next_read() {
 fn blocked_writer_is_woken_when_the_reader_drops_and_sees_broken_pipe() {
     for capacity in capacities(MESSAGE.len()) {
         let (mut writer, reader) = pipe(capacity);
-        writer.try_write_segment(Bytes::from(vec![0u8; capacity])).unwrap();
+        writer
+            .try_write_segment(Bytes::from(vec![0u8; capacity]))
+            .unwrap();
         let mut blocked = spawn(writer.write_segment("more"));
         assert_pending!(blocked.poll());
         drop(reader);
@@ -382,7 +435,9 @@ fn pending_reader_is_woken_when_the_writer_closes() {
 #[test]
 fn bytes_written_just_before_close_are_all_delivered() {
     let (mut writer, mut reader) = pipe(1 << 20);
-    let segments: Vec<Bytes> = (0..1000u32).map(|i| Bytes::from(i.to_be_bytes().to_vec())).collect();
+    let segments: Vec<Bytes> = (0..1000u32)
+        .map(|i| Bytes::from(i.to_be_bytes().to_vec()))
+        .collect();
     let mut expected = Vec::new();
     let mut write = spawn(async {
         for segment in &segments {
@@ -434,7 +489,10 @@ impl LockProbeWaker {
     }
 
     fn assert_woken_outside_the_lock(&self, event: &str) {
-        assert!(self.woken.swap(false, Ordering::SeqCst), "{event}: not woken");
+        assert!(
+            self.woken.swap(false, Ordering::SeqCst),
+            "{event}: not woken"
+        );
         assert!(
             self.lock_was_free.swap(false, Ordering::SeqCst),
             "{event}: woken while the pipe's lock was held"
@@ -495,7 +553,11 @@ fn writer_wakers_are_woken_after_the_lock_is_released() {
         });
         let waker_handle = Waker::from(waker.clone());
         let mut cx = Context::from_waker(&waker_handle);
-        assert!(writer.lock().unwrap().poll_write_ready(&mut cx).is_pending());
+        assert!(writer
+            .lock()
+            .unwrap()
+            .poll_write_ready(&mut cx)
+            .is_pending());
         match event {
             "read" => {
                 let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
@@ -511,15 +573,30 @@ fn writer_wakers_are_woken_after_the_lock_is_released() {
 fn zero_length_reads_and_writes_complete_at_once() {
     let (mut writer, mut reader) = pipe(1);
     // Empty pipe: zero-length reads do not wait for bytes.
-    assert_eq!(assert_ready!(spawn(reader.read_bytes(0)).poll()).unwrap(), "");
-    assert_eq!(assert_ready!(spawn(reader.read_chunk(0)).poll()).unwrap(), Some(Bytes::new()));
-    assert_eq!(assert_ready!(spawn(reader.read(&mut [])).poll()).unwrap(), 0);
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(0)).poll()).unwrap(),
+        ""
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read_chunk(0)).poll()).unwrap(),
+        Some(Bytes::new())
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read(&mut [])).poll()).unwrap(),
+        0
+    );
     // Full pipe: zero-length writes do not wait for room.
     writer.try_write_segment("x").unwrap();
-    assert_eq!(assert_ready!(spawn(writer.write_segment("")).poll()).unwrap(), 0);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_segment("")).poll()).unwrap(),
+        0
+    );
     assert_eq!(writer.try_write_segment(""), Ok(0));
     assert_eq!(assert_ready!(spawn(writer.write(b"")).poll()).unwrap(), 0);
-    assert_eq!(assert_ready!(spawn(writer.write_vectored(&[])).poll()).unwrap(), 0);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&[])).poll()).unwrap(),
+        0
+    );
 }
 
 #[test]
@@ -532,14 +609,24 @@ fn a_non_empty_write_never_returns_zero() {
             match task.enter(|cx, _| Pin::new(&mut writer).poll_write(cx, rest)) {
                 Poll::Ready(written) => {
                     let written = written.unwrap();
-                    assert!(written >= 1, "Ok(0) for {} bytes at capacity {capacity}", rest.len());
+                    assert!(
+                        written >= 1,
+                        "Ok(0) for {} bytes at capacity {capacity}",
+                        rest.len()
+                    );
                     rest = &rest[written..];
                 }
                 Poll::Pending => {
-                    assert!(writer.len() >= capacity, "pending with room at capacity {capacity}");
+                    assert!(
+                        writer.len() >= capacity,
+                        "pending with room at capacity {capacity}"
+                    );
                     let mut drain = [0u8; 64];
                     assert_ready!(spawn(reader.read(&mut drain)).poll()).unwrap();
-                    assert!(task.is_woken(), "not woken after a drain at capacity {capacity}");
+                    assert!(
+                        task.is_woken(),
+                        "not woken after a drain at capacity {capacity}"
+                    );
                 }
             }
         }
@@ -550,12 +637,25 @@ fn a_non_empty_write_never_returns_zero() {
 fn poll_write_vectored_writes_every_slice_it_has_room_for() {
     let (mut writer, mut reader) = pipe(1024);
     assert!(writer.is_write_vectored());
-    let slices = [IoSlice::new(b"ab"), IoSlice::new(b"cd"), IoSlice::new(b"ef")];
-    assert_eq!(assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(), 6);
-    assert_eq!(assert_ready!(spawn(reader.read_bytes(6)).poll()).unwrap(), "abcdef");
+    let slices = [
+        IoSlice::new(b"ab"),
+        IoSlice::new(b"cd"),
+        IoSlice::new(b"ef"),
+    ];
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(),
+        6
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(6)).poll()).unwrap(),
+        "abcdef"
+    );
 
     let (mut writer, mut reader) = pipe(5);
-    assert_eq!(assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(), 5);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(),
+        5
+    );
     drop(writer);
     let mut all = Vec::new();
     assert_ready!(spawn(reader.read_to_end(&mut all)).poll()).unwrap();
@@ -643,9 +743,9 @@ async fn a_busy_reader_yields_to_other_tasks_on_every_read_path() {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn a_busy_writer_yields_to_other_tasks() {
+async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
     for byte_writes in [false, true] {
-        let (mut writer, _reader) = pipe(1 << 20);
+        let (mut writer, mut reader) = pipe(1 << 20);
         let other_ran = Arc::new(AtomicBool::new(false));
         let seen = other_ran.clone();
         let writing = tokio::spawn(async move {
@@ -661,6 +761,10 @@ async fn a_busy_writer_yields_to_other_tasks() {
         let flag = other_ran.clone();
         tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
         assert!(writing.await.unwrap(), "byte writes: {byte_writes}");
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all.len(), 2_000, "bytes lost, byte writes: {byte_writes}");
+        assert!(all.iter().all(|&byte| byte == b'x'));
     }
 }
 
@@ -716,7 +820,10 @@ async fn with_a_slow_reader_bytes_in_flight_never_exceed_capacity_plus_the_large
     }
     let sent = producer.await.unwrap()?;
     assert_eq!(received, sent);
-    assert!(most_in_flight > CAPACITY / 2, "the writer never filled the pipe ({most_in_flight})");
+    assert!(
+        most_in_flight > CAPACITY / 2,
+        "the writer never filled the pipe ({most_in_flight})"
+    );
     Ok(())
 }
 
@@ -729,7 +836,11 @@ fn byte_writes_never_put_more_than_capacity_in_flight() {
             task.enter(|cx, _| Pin::new(&mut writer).poll_write(cx, MESSAGE))
         {
             written.unwrap();
-            assert!(reader.len() <= capacity, "capacity {capacity}: {}", reader.len());
+            assert!(
+                reader.len() <= capacity,
+                "capacity {capacity}: {}",
+                reader.len()
+            );
         }
         assert_eq!(reader.len(), capacity);
     }
@@ -766,7 +877,9 @@ mod codec {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn framed_length_delimited_round_trip_through_a_small_pipe() {
         let (writer, reader) = pipe(100);
-        let frames: Vec<Bytes> = (0..100usize).map(|i| Bytes::from(vec![i as u8; i * 7])).collect();
+        let frames: Vec<Bytes> = (0..100usize)
+            .map(|i| Bytes::from(vec![i as u8; i * 7]))
+            .collect();
         let sent = frames.clone();
         let producer = tokio::spawn(async move {
             let mut framed = FramedWrite::new(writer, LengthDelimitedCodec::new());
@@ -791,7 +904,10 @@ mod codec {
             }
         });
         let mut text = String::new();
-        StreamReader::new(reader).read_to_string(&mut text).await.unwrap();
+        StreamReader::new(reader)
+            .read_to_string(&mut text)
+            .await
+            .unwrap();
         producer.await.unwrap();
         assert_eq!(text, "alpha beta gamma");
     }
@@ -802,7 +918,10 @@ mod codec {
         let producer = tokio::spawn(async move {
             writer.write_all(MESSAGE).await.unwrap();
         });
-        let chunks: Vec<Bytes> = ReaderStream::new(reader).map(Result::unwrap).collect().await;
+        let chunks: Vec<Bytes> = ReaderStream::new(reader)
+            .map(Result::unwrap)
+            .collect()
+            .await;
         producer.await.unwrap();
         assert_eq!(chunks.concat(), MESSAGE);
     }
@@ -810,11 +929,12 @@ mod codec {
     #[tokio::test]
     async fn a_stream_of_segments_pours_into_the_writer_with_stream_reader() {
         let (mut writer, mut reader) = pipe(16);
-        let source = futures::stream::iter(
-            one_byte_segments(MESSAGE).into_iter().map(io::Result::Ok),
-        );
+        let source =
+            futures::stream::iter(one_byte_segments(MESSAGE).into_iter().map(io::Result::Ok));
         let producer = tokio::spawn(async move {
-            tokio::io::copy(&mut StreamReader::new(source), &mut writer).await.unwrap();
+            tokio::io::copy(&mut StreamReader::new(source), &mut writer)
+                .await
+                .unwrap();
         });
         let mut all = Vec::new();
         reader.read_to_end(&mut all).await.unwrap();
@@ -828,7 +948,6 @@ mod codec {
 #[cfg(feature = "futures-io")]
 #[test]
 fn futures_io_traits_round_trip() {
-
     futures::executor::block_on(async {
         let (mut writer, mut reader) = pipe(4);
         let (written, read) = futures::join!(
@@ -838,7 +957,9 @@ fn futures_io_traits_round_trip() {
             },
             async move {
                 let mut all = Vec::new();
-                futures::io::AsyncReadExt::read_to_end(&mut reader, &mut all).await.map(|_| all)
+                futures::io::AsyncReadExt::read_to_end(&mut reader, &mut all)
+                    .await
+                    .map(|_| all)
             }
         );
         written.unwrap();

@@ -103,14 +103,13 @@ impl PipeWriter {
         cx: &mut Context<'_>,
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
-        let Some(pending) = segment.take() else {
-            return Poll::Ready(Ok(0));
-        };
-        if pending.is_empty() {
+        if segment.as_ref().is_none_or(Bytes::is_empty) {
             return Poll::Ready(Ok(0));
         }
+        // The segment stays in the caller's slot until the write can happen, so a poll that
+        // yields for the budget or waits for room loses nothing.
         let budget = ready!(coop::poll_proceed(cx));
-        let mut unsent = Some(pending);
+        let mut unsent = segment.take();
         let written = self.write_with(Some(cx.waker()), |queue, _room| {
             queue.write_segment(unsent.take().expect("written once"))
         });
