@@ -44,8 +44,8 @@ fn drive<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
             }
         }
         first = false;
-        if out_a.is_some() && out_b.is_some() {
-            return (out_a.unwrap(), out_b.unwrap());
+        if let (Some(_), Some(_)) = (&out_a, &out_b) {
+            return (out_a.take().unwrap(), out_b.take().unwrap());
         }
         let a_can_run = out_a.is_none() && a.is_woken();
         let b_can_run = out_b.is_none() && b.is_woken();
@@ -790,7 +790,7 @@ async fn with_a_slow_reader_bytes_in_flight_never_exceed_capacity_plus_the_large
         let mut sent = 0;
         while sent < TOTAL {
             let size = 1 + (next_random(&mut seed) as usize) % LARGEST;
-            if next_random(&mut seed) % 2 == 0 {
+            if next_random(&mut seed).is_multiple_of(2) {
                 writer.write_segment(vec![(sent % 251) as u8; size]).await?;
                 sent += size;
             } else {
@@ -814,7 +814,7 @@ async fn with_a_slow_reader_bytes_in_flight_never_exceed_capacity_plus_the_large
             Some(chunk) => received += chunk.len(),
             None => break,
         }
-        if next_random(&mut seed) % 8 == 0 {
+        if next_random(&mut seed).is_multiple_of(8) {
             tokio::task::yield_now().await; // let the writer refill while we dawdle
         }
     }

@@ -60,8 +60,11 @@ pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
     if capacity == 0 {
         panic_zero_capacity();
     }
-    let shared = shared::Shared::new(capacity);
-    (PipeWriter::new(shared.clone()), PipeReader::new(shared))
+    let shared = shared::Shared::new();
+    (
+        PipeWriter::new(shared.clone(), capacity),
+        PipeReader::new(shared, capacity),
+    )
 }
 
 #[cold]

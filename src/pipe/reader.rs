@@ -50,6 +50,8 @@ use crate::stream::AsyncStream;
 /// ```
 pub struct PipeReader {
     shared: Arc<Shared>,
+    /// The high-water mark in bytes (at least 1).
+    capacity: usize,
     /// Segments taken from the shared queue, served without the lock. Closed once the writer
     /// closed and everything it wrote has been taken: reads then see end of file when it drains.
     local: AsyncStream,
@@ -58,9 +60,10 @@ pub struct PipeReader {
 }
 
 impl PipeReader {
-    pub(crate) fn new(shared: Arc<Shared>) -> PipeReader {
+    pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeReader {
         PipeReader {
             shared,
+            capacity,
             local: AsyncStream::new(),
             reported_held: 0,
         }
@@ -249,7 +252,7 @@ impl PipeReader {
     /// assert_eq!(reader.capacity(), 100);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.capacity
     }
 
     /// Ready once the local stream holds bytes or the pipe is at end of file; returns it. The
@@ -265,8 +268,8 @@ impl PipeReader {
     /// the capacity.
     pub(crate) fn report_consumed(&mut self) {
         let consumed = self.reported_held.saturating_sub(self.local.len());
-        if consumed >= self.shared.capacity.div_ceil(2) {
-            let capacity = self.shared.capacity;
+        if consumed >= self.capacity.div_ceil(2) {
+            let capacity = self.capacity;
             let mut state = self.shared.lock();
             state.reader_held = self.local.len();
             self.reported_held = self.local.len();
@@ -302,7 +305,7 @@ impl PipeReader {
     /// local byte count; `Pending` with the waker parked when nothing is queued and the writer
     /// has not closed.
     fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let capacity = self.shared.capacity;
+        let capacity = self.capacity;
         let mut state = self.shared.lock();
         if state.queue.is_empty() && !state.queue.is_closed() {
             // Whatever is held locally now belongs to the request that waits (a partial line or
@@ -336,7 +339,7 @@ impl Drop for PipeReader {
         state.reader_held = 0;
         let released = std::mem::take(&mut state.queue);
         let own_waker = state.take_reader_waker();
-        let writer = state.take_writer_waker_if_room(self.shared.capacity);
+        let writer = state.take_writer_waker_if_room(self.capacity);
         drop(state);
         drop((released, own_waker));
         wake(writer);
@@ -346,7 +349,7 @@ impl Drop for PipeReader {
 impl fmt::Debug for PipeReader {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeReader")
-            .field("capacity", &self.shared.capacity)
+            .field("capacity", &self.capacity)
             .field("len", &self.len())
             .field("eof", &(self.local.is_closed() && self.local.is_empty()))
             .finish()

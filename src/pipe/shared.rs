@@ -7,10 +7,11 @@ use crate::loom::{Arc, Mutex, MutexGuard};
 use crate::stream::AsyncStream;
 
 /// What the writer and the reader share: the queued segments and the two wakers.
+///
+/// The capacity is not here: each half keeps its own copy, so the reader's per-read checks never
+/// touch the cache line the writer's lock lives on.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// The high-water mark in bytes, fixed at construction (at least 1).
-    pub(crate) capacity: usize,
     state: Mutex<State>,
 }
 
@@ -34,9 +35,8 @@ pub(crate) struct State {
 }
 
 impl Shared {
-    pub(crate) fn new(capacity: usize) -> Arc<Shared> {
+    pub(crate) fn new() -> Arc<Shared> {
         Arc::new(Shared {
-            capacity,
             state: Mutex::new(State {
                 queue: AsyncStream::new(),
                 reader_held: 0,

@@ -43,6 +43,8 @@ use crate::stream::AsyncStream;
 /// ```
 pub struct PipeWriter {
     shared: Arc<Shared>,
+    /// The high-water mark in bytes (at least 1).
+    capacity: usize,
 }
 
 /// Why a write found no room.
@@ -63,8 +65,8 @@ impl Refusal {
 }
 
 impl PipeWriter {
-    pub(crate) fn new(shared: Arc<Shared>) -> PipeWriter {
-        PipeWriter { shared }
+    pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeWriter {
+        PipeWriter { shared, capacity }
     }
 
     /// Waits for room, then queues `segment` whole without copying it; returns its length.
@@ -273,7 +275,7 @@ impl PipeWriter {
     /// assert_eq!(reader.capacity(), 4096);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.shared.capacity
+        self.capacity
     }
 
     /// The one place bytes enter the pipe: under the lock, checks the pipe is open and has room,
@@ -286,7 +288,7 @@ impl PipeWriter {
         waker: Option<&Waker>,
         write: impl FnOnce(&mut AsyncStream, usize) -> T,
     ) -> Result<T, Refusal> {
-        let capacity = self.shared.capacity;
+        let capacity = self.capacity;
         let mut state = self.shared.lock();
         if state.reader_gone {
             return Err(Refusal::ReaderGone);
@@ -363,7 +365,7 @@ impl Drop for PipeWriter {
 impl fmt::Debug for PipeWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PipeWriter")
-            .field("capacity", &self.shared.capacity)
+            .field("capacity", &self.capacity)
             .field("len", &self.len())
             .finish()
     }
