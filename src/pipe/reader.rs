@@ -319,7 +319,7 @@ impl PipeReader {
             wake(writer);
             return Poll::Pending;
         }
-        self.local.append(&mut state.queue);
+        take_queued(&mut self.local, &mut state.queue);
         if state.queue.is_closed() {
             self.local.close();
         }
@@ -330,6 +330,22 @@ impl PipeReader {
         wake(writer);
         Poll::Ready(())
     }
+}
+
+/// Moves every segment of `queue` to the back of `local` without copying a byte. When `local` is
+/// empty (the usual case: the reader fetches once it ran dry) the two segment deques are swapped
+/// in O(1), so the writer goes on filling the buffer the reader just emptied instead of the
+/// reader copying thousands of small segment handles under the lock.
+fn take_queued(local: &mut AsyncStream, queue: &mut AsyncStream) {
+    if !local.is_empty() {
+        local.append(queue);
+        return;
+    }
+    let moved = queue.len();
+    queue.seal_tail();
+    std::mem::swap(&mut local.segments, &mut queue.segments);
+    queue.consumed(moved);
+    local.len += moved;
 }
 
 impl Drop for PipeReader {
