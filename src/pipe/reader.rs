@@ -57,6 +57,9 @@ pub struct PipeReader {
     local: AsyncStream,
     /// What the shared state's `reader_held` says, so consumption is reported only in batches.
     reported_held: usize,
+    /// Consumption worth reporting: half the capacity, so the writer refills one half while the
+    /// reader drains the other.
+    report_threshold: usize,
 }
 
 impl PipeReader {
@@ -66,6 +69,7 @@ impl PipeReader {
             capacity,
             local: AsyncStream::new(),
             reported_held: 0,
+            report_threshold: capacity.div_ceil(2),
         }
     }
 
@@ -265,18 +269,23 @@ impl PipeReader {
     }
 
     /// Tells the writer about bytes consumed from the local stream once they add up to half
-    /// the capacity.
+    /// the capacity. Runs after every read, so the check stays inline and the report does not.
+    #[inline]
     pub(crate) fn report_consumed(&mut self) {
         let consumed = self.reported_held.saturating_sub(self.local.len());
-        if consumed >= self.capacity.div_ceil(2) {
-            let capacity = self.capacity;
-            let mut state = self.shared.lock();
-            state.reader_held = self.local.len();
-            self.reported_held = self.local.len();
-            let writer = state.take_writer_waker_if_room(capacity);
-            drop(state);
-            wake(writer);
+        if consumed >= self.report_threshold {
+            self.report_held();
         }
+    }
+
+    #[cold]
+    fn report_held(&mut self) {
+        let mut state = self.shared.lock();
+        state.reader_held = self.local.len();
+        self.reported_held = self.local.len();
+        let writer = state.take_writer_waker_if_room(self.capacity);
+        drop(state);
+        wake(writer);
     }
 
     /// Every read's poll: within the cooperative budget, applies `take` to the local stream,
