@@ -600,6 +600,17 @@ fn zero_length_reads_and_writes_complete_at_once() {
 }
 
 #[test]
+fn zero_length_writes_to_a_closed_pipe_still_report_it() {
+    let (mut writer, reader) = pipe(8);
+    drop(reader);
+    let error = assert_ready!(spawn(writer.write_segment("")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert!(writer.try_write_segment("").unwrap_err().is_closed());
+    let error = assert_ready!(spawn(writer.write(b"")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+}
+
+#[test]
 fn a_non_empty_write_never_returns_zero() {
     for capacity in capacities(MESSAGE.len()) {
         let (mut writer, mut reader) = pipe(capacity);

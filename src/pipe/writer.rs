@@ -71,7 +71,8 @@ impl PipeWriter {
 
     /// Waits for room, then queues `segment` whole without copying it; returns its length.
     ///
-    /// An empty segment returns `Ok(0)` at once, even when the pipe is full.
+    /// An empty segment returns `Ok(0)` at once, even when the pipe is full (but still fails on a
+    /// closed pipe).
     ///
     /// # Errors
     ///
@@ -106,7 +107,7 @@ impl PipeWriter {
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
         if segment.as_ref().is_none_or(Bytes::is_empty) {
-            return Poll::Ready(Ok(0));
+            return Poll::Ready(self.write_nothing());
         }
         // The segment stays in the caller's slot until the write can happen, so a poll that
         // yields for the budget or waits for room loses nothing.
@@ -131,7 +132,7 @@ impl PipeWriter {
     }
 
     /// Queues `segment` whole without copying it if there is room now; never waits. Returns its
-    /// length (`Ok(0)` at once for an empty segment).
+    /// length (`Ok(0)` for an empty segment, even when the pipe is full).
     ///
     /// # Errors
     ///
@@ -151,7 +152,9 @@ impl PipeWriter {
     pub fn try_write_segment(&mut self, segment: impl Into<Bytes>) -> Result<usize, TryWriteError> {
         let segment = segment.into();
         if segment.is_empty() {
-            return Ok(0);
+            return self
+                .write_nothing()
+                .map_err(|_| TryWriteError::Closed(segment));
         }
         let mut unsent = Some(segment);
         let result = self.write_with(None, |queue, _room| {
@@ -315,6 +318,13 @@ impl PipeWriter {
         Ok(written)
     }
 
+    /// A zero-length write: `Ok(0)` at once, even when the pipe is full, but a closed pipe (or a
+    /// gone reader) still says so, as every other write would.
+    fn write_nothing(&mut self) -> io::Result<usize> {
+        self.write_with(None, |_, _| 0)
+            .or_else(|refusal| refusal.into_io_error().map_or(Ok(0), Err))
+    }
+
     /// Copies the slices in order into the queue's write tail, as many bytes as there is room
     /// for; returns how many. Zero only for empty input.
     fn poll_write_slices(
@@ -324,11 +334,7 @@ impl PipeWriter {
     ) -> Poll<io::Result<usize>> {
         let wanted: usize = slices.iter().map(|slice| slice.len()).sum();
         if wanted == 0 {
-            // A zero-length write completes at once, but a closed pipe still says so.
-            return Poll::Ready(
-                self.write_with(None, |_, _| 0)
-                    .or_else(|refusal| refusal.into_io_error().map_or(Ok(0), Err)),
-            );
+            return Poll::Ready(self.write_nothing());
         }
         let budget = ready!(coop::poll_proceed(cx));
         let copied = self.write_with(Some(cx.waker()), |queue, room| {
