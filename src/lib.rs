@@ -85,12 +85,18 @@ mod codec;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio")]
+mod loom;
+#[cfg(feature = "tokio")]
+mod pipe;
+#[cfg(feature = "tokio")]
 mod socket;
 #[cfg(feature = "tokio")]
 mod tokio_io;
 
 #[cfg(feature = "codec")]
 pub use codec::FrameWriter;
+#[cfg(feature = "tokio")]
+pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 pub use stream::{AsyncStream, ReadSegments, Segments};
 
 /// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.

@@ -78,7 +78,7 @@ impl AsyncBufRead for AsyncStream {
     }
 }
 
-/// Never pending: the stream is unbounded (use `streamview::pipe` for backpressure). Writes copy
+/// Never pending: the stream is unbounded (use [`pipe`](crate::pipe) for backpressure). Writes copy
 /// into the shared write tail; `poll_write_vectored` writes every slice; `poll_shutdown` closes.
 ///
 /// # Errors

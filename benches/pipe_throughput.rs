@@ -1,0 +1,135 @@
+//! Cross-task throughput: `streamview::pipe` against `tokio::io::duplex` and
+//! `tokio::sync::mpsc::channel::<Bytes>`: a writer task and a reader task on a 2-worker
+//! multi-thread runtime move 16 MiB per iteration in frames of one size.
+//!
+//! The frames are slices of one pre-made buffer, cloned (a refcount bump each) in the untimed
+//! setup so every writer owns them, as a producer would. The pipe and mpsc hand frames over
+//! whole; duplex copies them in and out through a 64 KiB read buffer. Each transport may hold the
+//! same 256 KiB in flight (mpsc: that many bytes' worth of frames, at least one).
+//!
+//! `cargo bench --bench pipe_throughput -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const TOTAL: usize = 16 << 20;
+const IN_FLIGHT: usize = 256 << 10;
+const FRAME_SIZES: [usize; 5] = [64, 1 << 10, 16 << 10, 64 << 10, 1 << 20];
+
+#[derive(Clone, Copy)]
+enum Transport {
+    Pipe,
+    Duplex,
+    Mpsc,
+}
+
+impl Transport {
+    fn name(self) -> &'static str {
+        match self {
+            Transport::Pipe => "pipe",
+            Transport::Duplex => "duplex",
+            Transport::Mpsc => "mpsc",
+        }
+    }
+
+    /// Moves `frames` from a writer task to a reader task; returns the bytes received.
+    async fn carry(self, frames: Vec<Bytes>) -> usize {
+        match self {
+            Transport::Pipe => through_pipe(frames).await,
+            Transport::Duplex => through_duplex(frames).await,
+            Transport::Mpsc => through_mpsc(frames).await,
+        }
+    }
+}
+
+async fn through_pipe(frames: Vec<Bytes>) -> usize {
+    let (mut writer, mut reader) = streamview::pipe(IN_FLIGHT);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            writer.write_segment(frame).await.unwrap();
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut received = 0;
+        while let Some(segment) = reader.read_segment().await.unwrap() {
+            received += black_box(segment).len();
+        }
+        received
+    });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
+async fn through_duplex(frames: Vec<Bytes>) -> usize {
+    let (mut writer, mut reader) = tokio::io::duplex(IN_FLIGHT);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            writer.write_all(&frame).await.unwrap();
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut received = 0;
+        loop {
+            match reader.read(&mut buf).await.unwrap() {
+                0 => return received,
+                n => received += black_box(&buf[..n]).len(),
+            }
+        }
+    });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
+async fn through_mpsc(frames: Vec<Bytes>) -> usize {
+    let frames_in_flight = (IN_FLIGHT / frames[0].len()).max(1);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(frames_in_flight);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            sender.send(frame).await.unwrap();
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut received = 0;
+        while let Some(frame) = receiver.recv().await {
+            received += black_box(frame).len();
+        }
+        received
+    });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
+fn cross_task_throughput(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let buffer = Bytes::from(vec![0xA5u8; TOTAL]);
+    let mut group = c.benchmark_group("cross_task");
+    group.throughput(Throughput::Bytes(TOTAL as u64));
+    group.sample_size(20);
+    for size in FRAME_SIZES {
+        let frames: Vec<Bytes> = (0..TOTAL / size)
+            .map(|i| buffer.slice(i * size..(i + 1) * size))
+            .collect();
+        for transport in [Transport::Pipe, Transport::Duplex, Transport::Mpsc] {
+            group.bench_function(BenchmarkId::new(transport.name(), size), |b| {
+                b.to_async(&runtime).iter_batched(
+                    || frames.clone(),
+                    |frames| async move {
+                        assert_eq!(transport.carry(frames).await, TOTAL);
+                    },
+                    BatchSize::LargeInput,
+                )
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cross_task_throughput);
+criterion_main!(benches);

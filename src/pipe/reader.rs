@@ -1,0 +1,550 @@
+//! [`PipeReader`], the receiving half: takes every queued segment per lock into a local stream
+//! and serves reads from there.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use bytes::{Buf, Bytes};
+use tokio::io::ReadBuf;
+use tokio::task::coop;
+
+use crate::loom::Arc;
+use crate::pipe::shared::{wake, Shared};
+use crate::stream::AsyncStream;
+
+/// The reading half of a [`pipe`](crate::pipe).
+///
+/// Each time it runs out of bytes it takes *every* segment queued so far in one lock, without
+/// copying, into a stream of its own; reads are then served from that local stream without
+/// locking, and `poll_fill_buf` lends its front segment with no lock held across the borrow.
+/// Segments come out as the very buffers the writer queued, unless a read asks for a split
+/// ([`read_chunk`](Self::read_chunk), a short [`read_bytes`](Self::read_bytes)) or for a span
+/// across segments (then those bytes are copied once).
+///
+/// It tells the writer what it consumed when it fetches more and after consuming half the
+/// capacity, so a writer blocked on a full pipe is woken once there is room without a lock per
+/// small read. Dropping the reader makes the writer's writes fail with
+/// [`io::ErrorKind::BrokenPipe`] and releases the queued segments.
+///
+/// Every poll path takes part in Tokio's cooperative budget, so a reader that always finds bytes
+/// still yields to the other tasks of its runtime.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, mut reader) = streamview::pipe(1024);
+/// tokio::spawn(async move {
+///     writer.write_segment("HELO a\r\n").await?;
+///     writer.write_segment("QUIT\r\n").await
+/// });
+/// assert_eq!(reader.read_line().await?.unwrap(), "HELO a\r\n");
+/// assert_eq!(reader.read_line().await?.unwrap(), "QUIT\r\n");
+/// assert_eq!(reader.read_line().await?, None); // the writer was dropped: end of file
+/// # Ok(())
+/// # }
+/// ```
+pub struct PipeReader {
+    shared: Arc<Shared>,
+    /// The high-water mark in bytes (at least 1).
+    capacity: usize,
+    /// Segments taken from the shared queue, served without the lock. Closed once the writer
+    /// closed and everything it wrote has been taken: reads then see end of file when it drains.
+    local: AsyncStream,
+    /// What the shared state's `reader_held` says, so consumption is reported only in batches.
+    reported_held: usize,
+    /// Consumption worth reporting: half the capacity, so the writer refills one half while the
+    /// reader drains the other.
+    report_threshold: usize,
+}
+
+impl PipeReader {
+    pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeReader {
+        PipeReader {
+            shared,
+            capacity,
+            local: AsyncStream::new(),
+            reported_held: 0,
+            report_threshold: capacity.div_ceil(2),
+        }
+    }
+
+    /// Waits for bytes and returns the front segment whole (the very buffer written, no copy);
+    /// `None` at end of file.
+    ///
+    /// # Cancellation safety
+    ///
+    /// Cancellation safe: nothing is consumed until the future completes.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `io::Result` leaves room for errors of future transports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(1024);
+    /// let frame = Bytes::from(vec![0u8; 100]);
+    /// writer.write_segment(frame.clone()).await?;
+    /// drop(writer);
+    /// assert_eq!(reader.read_segment().await?.unwrap().as_ptr(), frame.as_ptr());
+    /// assert_eq!(reader.read_segment().await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_segment(&mut self) -> io::Result<Option<Bytes>> {
+        Ok(poll_fn(|cx| self.poll_take(cx, AsyncStream::read_segment)).await)
+    }
+
+    /// Waits for bytes and returns at most `max` of them from the front segment only, no copy;
+    /// `None` at end of file. `max == 0` returns an empty chunk at once.
+    ///
+    /// # Cancellation safety
+    ///
+    /// Cancellation safe: nothing is consumed until the future completes.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `io::Result` leaves room for errors of future transports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(1024);
+    /// writer.write_segment("abcdef").await?;
+    /// writer.write_segment("gh").await?;
+    /// assert_eq!(reader.read_chunk(4).await?.unwrap(), "abcd");
+    /// assert_eq!(reader.read_chunk(4).await?.unwrap(), "ef"); // never crosses a segment
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
+        if max == 0 {
+            return Ok(Some(Bytes::new()));
+        }
+        Ok(poll_fn(|cx| self.poll_take(cx, |local| local.read_chunk(max))).await)
+    }
+
+    /// Waits until `n` bytes are readable and returns them; fewer only at end of file (an empty
+    /// `Bytes` once drained). Zero-copy when they lie in one segment, one copy otherwise.
+    ///
+    /// While it waits, the bytes already gathered are held by the reader and are not counted
+    /// against the capacity, so `n` may exceed the capacity without a deadlock.
+    ///
+    /// # Cancellation safety
+    ///
+    /// Cancellation safe: bytes gathered before the future is dropped stay in the reader, in
+    /// order, for the next read.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `io::Result` leaves room for errors of future transports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(4);
+    /// tokio::spawn(async move {
+    ///     for part in ["he", "llo", " world"] {
+    ///         writer.write_segment(part).await?;
+    ///     }
+    ///     std::io::Result::Ok(())
+    /// });
+    /// assert_eq!(reader.read_bytes(5).await?, "hello");
+    /// assert_eq!(reader.read_bytes(100).await?, " world"); // short only at end of file
+    /// assert!(reader.read_bytes(1).await?.is_empty());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_bytes(&mut self, n: usize) -> io::Result<Bytes> {
+        if n == 0 {
+            return Ok(Bytes::new());
+        }
+        let taken = poll_fn(|cx| {
+            self.poll_take(cx, |local| {
+                (local.len() >= n || local.is_closed()).then(|| local.read_bytes(n))
+            })
+        })
+        .await;
+        Ok(taken.unwrap_or_default())
+    }
+
+    /// Waits for a whole line and returns it, `\n` included; at end of file a last line without
+    /// `\n`, then `None`. Zero-copy when the line lies in one segment.
+    ///
+    /// While it waits, the bytes of the unfinished line are not counted against the capacity,
+    /// so a line longer than the capacity is still read.
+    ///
+    /// # Cancellation safety
+    ///
+    /// Cancellation safe: the bytes of an unfinished line stay in the reader.
+    ///
+    /// # Errors
+    ///
+    /// None today; the `io::Result` leaves room for errors of future transports.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(1024);
+    /// writer.write_segment("one\ntw").await?;
+    /// writer.write_segment("o\nlast").await?;
+    /// writer.close();
+    /// assert_eq!(reader.read_line().await?.unwrap(), "one\n");
+    /// assert_eq!(reader.read_line().await?.unwrap(), "two\n");
+    /// assert_eq!(reader.read_line().await?.unwrap(), "last");
+    /// assert_eq!(reader.read_line().await?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn read_line(&mut self) -> io::Result<Option<Bytes>> {
+        Ok(poll_fn(|cx| self.poll_take(cx, AsyncStream::read_line)).await)
+    }
+
+    /// Returns how many bytes are readable now: those the reader holds locally plus those still
+    /// queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(1024);
+    /// writer.write_segment("abcd").await?;
+    /// assert_eq!(reader.read_bytes(1).await?, "a");
+    /// writer.write_segment("ef").await?;
+    /// assert_eq!(reader.len(), 5); // "bcd" held locally, "ef" queued
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.local.len() + self.shared.lock().queue.len()
+    }
+
+    /// Returns `true` when no bytes are readable now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_writer, reader) = streamview::pipe(16);
+    /// assert!(reader.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the pipe's capacity, the high-water mark in bytes given to [`pipe`](crate::pipe).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_writer, reader) = streamview::pipe(100);
+    /// assert_eq!(reader.capacity(), 100);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Ready once the local stream holds bytes or the pipe is at end of file; returns it. The
+    /// socket helpers' `write_to` drains it directly and then calls
+    /// [`report_consumed`](Self::report_consumed).
+    #[allow(dead_code)] // reached by `PipeReader::write_to`, which lands with the socket helpers
+    pub(crate) fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
+        ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
+        Poll::Ready(&mut self.local)
+    }
+
+    /// Tells the writer about bytes consumed from the local stream once they add up to half
+    /// the capacity. Runs after every read, so the check stays inline and the report does not.
+    #[inline]
+    pub(crate) fn report_consumed(&mut self) {
+        let consumed = self.reported_held.saturating_sub(self.local.len());
+        if consumed >= self.report_threshold {
+            self.report_held();
+        }
+    }
+
+    #[cold]
+    fn report_held(&mut self) {
+        let mut state = self.shared.lock();
+        state.reader_held = self.local.len();
+        self.reported_held = self.local.len();
+        let writer = state.take_writer_waker_if_room(self.capacity);
+        drop(state);
+        wake(writer);
+    }
+
+    /// Every read's poll: within the cooperative budget, applies `take` to the local stream,
+    /// fetching queued segments while it finds nothing; `Ready(None)` at end of file.
+    fn poll_take<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut take: impl FnMut(&mut AsyncStream) -> Option<T>,
+    ) -> Poll<Option<T>> {
+        let budget = ready!(coop::poll_proceed(cx));
+        loop {
+            if let Some(taken) = take(&mut self.local) {
+                budget.made_progress();
+                self.report_consumed();
+                return Poll::Ready(Some(taken));
+            }
+            if self.local.is_closed() {
+                budget.made_progress();
+                return Poll::Ready(None);
+            }
+            ready!(self.poll_fetch(cx));
+        }
+    }
+
+    /// Moves every queued segment into the local stream in one lock (no copy), reporting the
+    /// local byte count; `Pending` with the waker parked when nothing is queued and the writer
+    /// has not closed.
+    fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let capacity = self.capacity;
+        let mut state = self.shared.lock();
+        if state.queue.is_empty() && !state.queue.is_closed() {
+            // Whatever is held locally now belongs to the request that waits (a partial line or
+            // `read_bytes`); counting it would let a request larger than the capacity deadlock.
+            state.reader_held = 0;
+            self.reported_held = 0;
+            let replaced = state.park_reader(cx.waker());
+            let writer = state.take_writer_waker_if_room(capacity);
+            drop(state);
+            drop(replaced);
+            wake(writer);
+            return Poll::Pending;
+        }
+        take_queued(&mut self.local, &mut state.queue);
+        if state.queue.is_closed() {
+            self.local.close();
+        }
+        state.reader_held = self.local.len();
+        self.reported_held = self.local.len();
+        let writer = state.take_writer_waker_if_room(capacity);
+        drop(state);
+        wake(writer);
+        Poll::Ready(())
+    }
+}
+
+/// Moves every segment of `queue` to the back of `local` without copying a byte. When `local` is
+/// empty (the usual case: the reader fetches once it ran dry) the two segment deques are swapped
+/// in O(1), so the writer goes on filling the buffer the reader just emptied instead of the
+/// reader copying thousands of small segment handles under the lock.
+fn take_queued(local: &mut AsyncStream, queue: &mut AsyncStream) {
+    if !local.is_empty() {
+        local.append(queue);
+        return;
+    }
+    let moved = queue.len();
+    queue.seal_tail();
+    std::mem::swap(&mut local.segments, &mut queue.segments);
+    queue.consumed(moved);
+    local.len += moved;
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.reader_gone = true;
+        state.reader_held = 0;
+        let released = std::mem::take(&mut state.queue);
+        let own_waker = state.take_reader_waker();
+        let writer = state.take_writer_waker_if_room(self.capacity);
+        drop(state);
+        drop((released, own_waker));
+        wake(writer);
+    }
+}
+
+impl fmt::Debug for PipeReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PipeReader")
+            .field("capacity", &self.capacity)
+            .field("len", &self.len())
+            .field("eof", &(self.local.is_closed() && self.local.is_empty()))
+            .finish()
+    }
+}
+
+/// Fills the buffer from the local stream, across segments; `Poll::Pending` (waker stored) when
+/// nothing is readable and the writer is open; an empty buffer completes at once.
+///
+/// # Examples
+///
+/// ```
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, mut reader) = streamview::pipe(1024);
+/// writer.write_all(b"0123456789").await?;
+/// drop(writer);
+/// let mut buf = Vec::new();
+/// reader.read_to_end(&mut buf).await?;
+/// assert_eq!(buf, b"0123456789");
+/// # Ok(())
+/// # }
+/// ```
+impl tokio::io::AsyncRead for PipeReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let this = self.get_mut();
+        ready!(this.poll_take(cx, |local| {
+            (!local.is_empty())
+                .then(|| local.read_to(buf.remaining(), |chunk| buf.put_slice(chunk)))
+        }));
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// `poll_fill_buf` lends the front segment the reader holds locally (no lock is held across the
+/// borrow); `consume` advances past it.
+///
+/// # Examples
+///
+/// ```
+/// use tokio::io::AsyncBufReadExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, reader) = streamview::pipe(1024);
+/// writer.write_segment("alpha\nbeta\n").await?;
+/// drop(writer);
+/// let mut lines = reader.lines();
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("alpha"));
+/// assert_eq!(lines.next_line().await?.as_deref(), Some("beta"));
+/// assert_eq!(lines.next_line().await?, None);
+/// # Ok(())
+/// # }
+/// ```
+impl tokio::io::AsyncBufRead for PipeReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        ready!(this.poll_take(cx, |local| (!local.is_empty()).then_some(())));
+        Poll::Ready(Ok(this.local.chunk()))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.local.advance(amt);
+        this.report_consumed();
+    }
+}
+
+/// Yields each segment as written (no copy) until end of file.
+///
+/// # Examples
+///
+/// ```
+/// use futures::StreamExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, mut reader) = streamview::pipe(1024);
+/// writer.write_segment("a").await?;
+/// writer.write_segment("b").await?;
+/// drop(writer);
+/// assert_eq!(reader.next().await.unwrap()?, "a");
+/// assert_eq!(reader.next().await.unwrap()?, "b");
+/// assert!(reader.next().await.is_none());
+/// # Ok(())
+/// # }
+/// ```
+impl futures_core::Stream for PipeReader {
+    type Item = io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        let segment = ready!(self.get_mut().poll_take(cx, AsyncStream::read_segment));
+        Poll::Ready(segment.map(Ok))
+    }
+}
+
+/// The same reads as the Tokio `AsyncRead` (feature `futures-io`); `Ok(0)` at end of file.
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::AsyncReadExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, mut reader) = streamview::pipe(1024);
+/// writer.write_segment("xyz").await?;
+/// drop(writer);
+/// let mut text = String::new();
+/// reader.read_to_string(&mut text).await?;
+/// assert_eq!(text, "xyz");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncRead for PipeReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let this = self.get_mut();
+        let read = ready!(this.poll_take(cx, |local| {
+            (!local.is_empty()).then(|| local.read_into(buf))
+        }));
+        Poll::Ready(read.unwrap_or(Ok(0)))
+    }
+}
+
+/// The same buffered reads as the Tokio `AsyncBufRead` (feature `futures-io`).
+///
+/// # Examples
+///
+/// ```
+/// use futures::io::AsyncBufReadExt;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (mut writer, mut reader) = streamview::pipe(1024);
+/// writer.write_segment("line\n").await?;
+/// let mut line = String::new();
+/// // The inherent `PipeReader::read_line` takes precedence; name the trait to reach it.
+/// AsyncBufReadExt::read_line(&mut reader, &mut line).await?;
+/// assert_eq!(line, "line\n");
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "futures-io")]
+impl futures_io::AsyncBufRead for PipeReader {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        ready!(this.poll_take(cx, |local| (!local.is_empty()).then_some(())));
+        Poll::Ready(Ok(this.local.chunk()))
+    }
+
+    fn consume(self: Pin<&mut Self>, amt: usize) {
+        let this = self.get_mut();
+        this.local.advance(amt);
+        this.report_consumed();
+    }
+}

@@ -1,0 +1,979 @@
+//! The cross-task pipe through its public API: hand-off, backpressure, wakers, EOF, the
+//! cooperative budget, bounded memory and tokio-util composition.
+#![cfg(feature = "tokio")]
+
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{SinkExt, Stream, StreamExt};
+use streamview::{pipe, PipeReader, PipeWriter, TryWriteError};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_test::task::spawn;
+use tokio_test::{assert_pending, assert_ready};
+
+const MESSAGE: &[u8] = b"The quick brown fox\njumps over\nthe lazy dog\n";
+
+/// The capacities every behaviour is checked at, for a message of `len` bytes.
+fn capacities(len: usize) -> [usize; 5] {
+    [1, len / 2, len - 1, len, len + 1]
+}
+
+/// Polls two futures until both finish, polling each only when it was woken. Panics when both
+/// are pending and neither was woken: that is a lost wakeup.
+fn drive<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    let mut a = spawn(a);
+    let mut b = spawn(b);
+    let (mut out_a, mut out_b) = (None, None);
+    let mut first = true;
+    loop {
+        if out_a.is_none() && (first || a.is_woken()) {
+            if let Poll::Ready(out) = a.poll() {
+                out_a = Some(out);
+            }
+        }
+        if out_b.is_none() && (first || b.is_woken()) {
+            if let Poll::Ready(out) = b.poll() {
+                out_b = Some(out);
+            }
+        }
+        first = false;
+        if let (Some(_), Some(_)) = (&out_a, &out_b) {
+            return (out_a.take().unwrap(), out_b.take().unwrap());
+        }
+        let a_can_run = out_a.is_none() && a.is_woken();
+        let b_can_run = out_b.is_none() && b.is_woken();
+        assert!(
+            a_can_run || b_can_run,
+            "lost wakeup: a pending side was never woken (a done: {}, b done: {})",
+            out_a.is_some(),
+            out_b.is_some()
+        );
+    }
+}
+
+fn one_byte_segments(message: &[u8]) -> Vec<Bytes> {
+    let whole = Bytes::copy_from_slice(message);
+    (0..whole.len()).map(|i| whole.slice(i..i + 1)).collect()
+}
+
+// ---- construction and the trait bounds ----
+
+#[test]
+#[should_panic(expected = "pipe capacity must be at least 1 byte, got 0")]
+fn pipe_with_zero_capacity_panics_naming_it() {
+    let _ = pipe(0);
+}
+
+#[test]
+fn halves_are_send_sync_unpin_static() {
+    fn assert_bounds<T: Send + Sync + Unpin + 'static>() {}
+    assert_bounds::<PipeWriter>();
+    assert_bounds::<PipeReader>();
+    assert_bounds::<TryWriteError>();
+}
+
+#[test]
+fn capacity_len_and_is_empty_report_both_sides() {
+    let (mut writer, mut reader) = pipe(100);
+    assert_eq!((writer.capacity(), reader.capacity()), (100, 100));
+    assert!(writer.is_empty() && reader.is_empty());
+    writer.try_write_segment("abcd").unwrap();
+    writer.try_write_segment("ef").unwrap();
+    assert_eq!((writer.len(), reader.len()), (6, 6));
+    let mut read = spawn(reader.read_bytes(1));
+    assert_eq!(assert_ready!(read.poll()).unwrap(), "a");
+    drop(read);
+    // "bcd" and "ef" are now held by the reader locally; its len counts them.
+    assert_eq!(reader.len(), 5);
+    drop(reader);
+    assert_eq!(
+        writer.len(),
+        0,
+        "the writer's len is 0 once the reader is gone"
+    );
+}
+
+// ---- zero-copy hand-off ----
+
+#[test]
+fn every_read_of_a_whole_or_split_segment_returns_the_written_buffer() {
+    let first = Bytes::from(b"line one\nrest".to_vec());
+    let second = Bytes::from(vec![7u8; 64]);
+    let third = Bytes::from(vec![8u8; 64]);
+    let fourth = Bytes::from(vec![9u8; 64]);
+    let (mut writer, mut reader) = pipe(1024);
+    for segment in [&first, &second, &third, &fourth] {
+        writer.try_write_segment(segment.clone()).unwrap();
+    }
+    drop(writer);
+
+    let line = assert_ready!(spawn(reader.read_line()).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line.as_ptr(),
+        first.as_ptr(),
+        "read_line within one segment"
+    );
+    let rest = assert_ready!(spawn(reader.read_chunk(100)).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rest.as_ptr(),
+        first[9..].as_ptr(),
+        "read_chunk of the front segment"
+    );
+    let whole = assert_ready!(spawn(reader.read_segment()).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(whole.as_ptr(), second.as_ptr(), "read_segment");
+    let split = assert_ready!(spawn(reader.read_bytes(10)).poll()).unwrap();
+    assert_eq!(
+        split.as_ptr(),
+        third.as_ptr(),
+        "read_bytes within one segment"
+    );
+    let borrowed = assert_ready!(spawn(poll_fn(|cx| {
+        Pin::new(&mut reader)
+            .poll_fill_buf(cx)
+            .map_ok(|chunk| chunk.as_ptr())
+    }))
+    .poll())
+    .unwrap();
+    assert_eq!(
+        borrowed,
+        third[10..].as_ptr(),
+        "poll_fill_buf lends the segment"
+    );
+    Pin::new(&mut reader).consume(54);
+    let streamed = assert_ready!(spawn(reader.next()).poll()).unwrap().unwrap();
+    assert_eq!(streamed.as_ptr(), fourth.as_ptr(), "Stream::next");
+}
+
+#[test]
+fn read_bytes_across_segments_copies_once_into_one_buffer() {
+    let (mut writer, mut reader) = pipe(1024);
+    writer.try_write_segment("ab").unwrap();
+    writer.try_write_segment("cd").unwrap();
+    let joined = assert_ready!(spawn(reader.read_bytes(3)).poll()).unwrap();
+    assert_eq!(joined, "abc");
+    let rest = assert_ready!(spawn(reader.read_bytes(1)).poll()).unwrap();
+    assert_eq!(rest, "d");
+}
+
+// ---- backpressure, swept over capacities ----
+
+#[test]
+fn write_waits_at_capacity_and_is_woken_after_the_reader_consumes_half_of_it() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, mut reader) = pipe(capacity);
+        let segments = one_byte_segments(MESSAGE);
+        let mut sent = 0;
+        while sent < capacity.min(segments.len()) {
+            assert_eq!(writer.try_write_segment(segments[sent].clone()), Ok(1));
+            sent += 1;
+        }
+        if sent == segments.len() {
+            continue; // capacity len + 1: everything fits, nothing to wait for
+        }
+        assert!(writer
+            .try_write_segment(segments[sent].clone())
+            .unwrap_err()
+            .is_full());
+        let mut blocked = spawn(writer.write_segment(segments[sent].clone()));
+        assert_pending!(blocked.poll());
+        // The reader reports what it consumed at the latest after half the capacity.
+        for consumed in 0..capacity.div_ceil(2) {
+            assert!(
+                !blocked.is_woken(),
+                "woken before any room at capacity {capacity}"
+            );
+            let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
+            assert_eq!(segment.unwrap(), MESSAGE[consumed..consumed + 1]);
+        }
+        assert!(
+            blocked.is_woken(),
+            "writer not woken at capacity {capacity}"
+        );
+        assert_eq!(assert_ready!(blocked.poll()).unwrap(), 1);
+    }
+}
+
+#[test]
+fn a_segment_larger_than_capacity_is_accepted_whole_when_there_is_room() {
+    let (mut writer, mut reader) = pipe(4);
+    let big = Bytes::from(vec![1u8; 100]);
+    assert_eq!(writer.try_write_segment(big.clone()), Ok(100));
+    assert!(writer.try_write_segment("x").unwrap_err().is_full());
+    let back = assert_ready!(spawn(reader.read_segment()).poll())
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.as_ptr(), big.as_ptr());
+}
+
+#[test]
+fn async_write_and_read_round_trip_at_every_capacity_without_lost_wakeups() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, mut reader) = pipe(capacity);
+        let (written, read) = drive(
+            async move {
+                writer.write_all(MESSAGE).await?;
+                writer.shutdown().await
+            },
+            async move {
+                let mut buf = Vec::new();
+                reader.read_to_end(&mut buf).await.map(|_| buf)
+            },
+        );
+        written.unwrap();
+        assert_eq!(read.unwrap(), MESSAGE, "capacity {capacity}");
+    }
+}
+
+#[test]
+fn segment_round_trip_at_every_capacity_keeps_order_and_buffers() {
+    for capacity in capacities(MESSAGE.len()) {
+        let segments = one_byte_segments(MESSAGE);
+        let pointers: Vec<_> = segments.iter().map(|s| s.as_ptr()).collect();
+        let (mut writer, mut reader) = pipe(capacity);
+        let (written, read) = drive(
+            async move {
+                for segment in segments {
+                    writer.write_segment(segment).await?;
+                }
+                io::Result::Ok(())
+            },
+            async move {
+                let mut got = Vec::new();
+                while let Some(segment) = reader.read_segment().await? {
+                    got.push(segment);
+                }
+                io::Result::Ok(got)
+            },
+        );
+        written.unwrap();
+        let got = read.unwrap();
+        assert_eq!(got.iter().map(|s| s.as_ptr()).collect::<Vec<_>>(), pointers);
+    }
+}
+
+#[test]
+fn sink_and_stream_round_trip_at_every_capacity() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, reader) = pipe(capacity);
+        let segments = one_byte_segments(MESSAGE);
+        let (sent, got) = drive(
+            async move {
+                let mut items = futures::stream::iter(segments.into_iter().map(Ok));
+                writer.send_all(&mut items).await?;
+                SinkExt::close(&mut writer).await
+            },
+            reader.collect::<Vec<_>>(),
+        );
+        sent.unwrap();
+        let got: Vec<u8> = got.into_iter().flat_map(|s| s.unwrap().to_vec()).collect();
+        assert_eq!(got, MESSAGE, "capacity {capacity}");
+    }
+}
+
+#[test]
+fn read_bytes_and_read_line_larger_than_capacity_complete_without_deadlock() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, mut reader) = pipe(capacity);
+        let long_line = [&[b'x'; 40][..], b"\n"].concat();
+        let sent = long_line.clone();
+        let (written, (line, all)) = drive(
+            async move {
+                for segment in one_byte_segments(&sent) {
+                    writer.write_segment(segment).await?;
+                }
+                for segment in one_byte_segments(MESSAGE) {
+                    writer.write_segment(segment).await?;
+                }
+                io::Result::Ok(())
+            },
+            async move {
+                let line = reader.read_line().await.unwrap().unwrap();
+                let all = reader.read_bytes(MESSAGE.len()).await.unwrap();
+                (line, all)
+            },
+        );
+        written.unwrap();
+        assert_eq!(line, long_line, "capacity {capacity}");
+        assert_eq!(all, MESSAGE, "capacity {capacity}");
+    }
+}
+
+// ---- end of file ----
+
+#[test]
+fn read_line_returns_a_partial_last_line_at_eof_then_none() {
+    let (mut writer, mut reader) = pipe(64);
+    writer.try_write_segment("whole\npart").unwrap();
+    let mut line = spawn(reader.read_line());
+    assert_eq!(assert_ready!(line.poll()).unwrap().unwrap(), "whole\n");
+    drop(line);
+    let mut partial = spawn(reader.read_line());
+    assert_pending!(
+        partial.poll(),
+        "a partial line waits while the writer is open"
+    );
+    writer.close();
+    assert!(partial.is_woken());
+    assert_eq!(assert_ready!(partial.poll()).unwrap().unwrap(), "part");
+    drop(partial);
+    assert_eq!(
+        assert_ready!(spawn(reader.read_line()).poll()).unwrap(),
+        None
+    );
+}
+
+#[test]
+fn read_bytes_is_short_only_at_eof() {
+    let (mut writer, mut reader) = pipe(64);
+    writer.try_write_segment("abc").unwrap();
+    let mut read = spawn(reader.read_bytes(5));
+    assert_pending!(read.poll());
+    writer.try_write_segment("d").unwrap();
+    assert!(read.is_woken());
+    assert_pending!(read.poll());
+    drop(writer);
+    assert!(read.is_woken());
+    assert_eq!(assert_ready!(read.poll()).unwrap(), "abcd");
+    drop(read);
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(5)).poll()).unwrap(),
+        ""
+    );
+}
+
+#[test]
+fn cancelled_read_bytes_keeps_the_gathered_bytes_for_the_next_read() {
+    let (mut writer, mut reader) = pipe(64);
+    writer.try_write_segment("ab").unwrap();
+    let mut read = spawn(reader.read_bytes(4));
+    assert_pending!(read.poll());
+    drop(read);
+    writer.try_write_segment("cd").unwrap();
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(4)).poll()).unwrap(),
+        "abcd"
+    );
+}
+
+// ---- the regression list ----
+
+#[test]
+fn blocked_writer_is_woken_when_the_reader_drops_and_sees_broken_pipe() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, reader) = pipe(capacity);
+        writer
+            .try_write_segment(Bytes::from(vec![0u8; capacity]))
+            .unwrap();
+        let mut blocked = spawn(writer.write_segment("more"));
+        assert_pending!(blocked.poll());
+        drop(reader);
+        assert!(blocked.is_woken(), "capacity {capacity}");
+        let error = assert_ready!(blocked.poll()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    }
+}
+
+#[test]
+fn blocked_poll_write_ready_is_woken_when_the_reader_drops() {
+    let (mut writer, reader) = pipe(1);
+    writer.try_write_segment("x").unwrap();
+    let mut ready = spawn(());
+    assert_pending!(ready.enter(|cx, _| writer.poll_write_ready(cx)));
+    drop(reader);
+    assert!(ready.is_woken());
+    let error = assert_ready!(ready.enter(|cx, _| writer.poll_write_ready(cx))).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn try_write_after_the_reader_drops_hands_the_segment_back() {
+    let (mut writer, reader) = pipe(16);
+    drop(reader);
+    let frame = Bytes::from(vec![3u8; 32]);
+    match writer.try_write_segment(frame.clone()) {
+        Err(TryWriteError::Closed(back)) => assert_eq!(back.as_ptr(), frame.as_ptr()),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+}
+
+#[test]
+fn pending_reader_is_woken_when_the_writer_drops() {
+    let (writer, mut reader) = pipe(16);
+    let mut read = spawn(reader.read_segment());
+    assert_pending!(read.poll());
+    drop(writer);
+    assert!(read.is_woken());
+    assert_eq!(assert_ready!(read.poll()).unwrap(), None);
+}
+
+#[test]
+fn pending_reader_is_woken_when_the_writer_closes() {
+    let (mut writer, mut reader) = pipe(16);
+    let mut read = spawn(async move {
+        let mut buf = [0u8; 8];
+        reader.read(&mut buf).await
+    });
+    assert_pending!(read.poll());
+    writer.close();
+    assert!(read.is_woken());
+    assert_eq!(assert_ready!(read.poll()).unwrap(), 0);
+}
+
+#[test]
+fn bytes_written_just_before_close_are_all_delivered() {
+    let (mut writer, mut reader) = pipe(1 << 20);
+    let segments: Vec<Bytes> = (0..1000u32)
+        .map(|i| Bytes::from(i.to_be_bytes().to_vec()))
+        .collect();
+    let mut expected = Vec::new();
+    let mut write = spawn(async {
+        for segment in &segments {
+            writer.write_segment(segment.clone()).await?;
+            expected.extend_from_slice(segment);
+            // Byte writes land in the shared write tail, which close must not lose.
+            writer.write_all(b"+").await?;
+            expected.push(b'+');
+        }
+        writer.close();
+        io::Result::Ok(())
+    });
+    assert_ready!(write.poll()).unwrap();
+    drop(write);
+    let mut all = Vec::new();
+    assert_ready!(spawn(reader.read_to_end(&mut all)).poll()).unwrap();
+    assert_eq!(all, expected);
+}
+
+#[test]
+fn writes_after_close_fail_with_broken_pipe() {
+    let (mut writer, _reader) = pipe(16);
+    writer.close();
+    let error = assert_ready!(spawn(writer.write_segment("x")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    let error = assert_ready!(spawn(writer.write(b"x")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    let error = assert_ready!(spawn(writer.send(Bytes::from_static(b"x"))).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert!(writer.try_write_segment("x").unwrap_err().is_closed());
+}
+
+/// A waker that, when woken, makes another thread take the pipe's lock (through `probe`) and
+/// records whether that thread got it while `wake` was still running. A pipe that wakes under
+/// its lock makes the probe wait for the lock until `wake` gives up.
+struct LockProbeWaker {
+    probe: Arc<dyn Fn() + Send + Sync>,
+    woken: AtomicBool,
+    lock_was_free: AtomicBool,
+}
+
+impl LockProbeWaker {
+    fn new(probe: impl Fn() + Send + Sync + 'static) -> Arc<LockProbeWaker> {
+        Arc::new(LockProbeWaker {
+            probe: Arc::new(probe),
+            woken: AtomicBool::new(false),
+            lock_was_free: AtomicBool::new(false),
+        })
+    }
+
+    fn assert_woken_outside_the_lock(&self, event: &str) {
+        assert!(
+            self.woken.swap(false, Ordering::SeqCst),
+            "{event}: not woken"
+        );
+        assert!(
+            self.lock_was_free.swap(false, Ordering::SeqCst),
+            "{event}: woken while the pipe's lock was held"
+        );
+    }
+}
+
+impl Wake for LockProbeWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let (done, finished) = mpsc::channel();
+        let probe = self.probe.clone();
+        thread::spawn(move || {
+            probe();
+            let _ = done.send(());
+        });
+        let lock_was_free = finished.recv_timeout(Duration::from_secs(5)).is_ok();
+        self.lock_was_free.store(lock_was_free, Ordering::SeqCst);
+        self.woken.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn reader_wakers_are_woken_after_the_lock_is_released() {
+    for event in ["write", "close", "drop"] {
+        let (writer, reader) = pipe(16);
+        let reader = Arc::new(Mutex::new(reader));
+        let probed = reader.clone();
+        let waker = LockProbeWaker::new(move || {
+            let _ = probed.lock().unwrap().len();
+        });
+        let waker_handle = Waker::from(waker.clone());
+        let mut cx = Context::from_waker(&waker_handle);
+        let polled = Pin::new(&mut *reader.lock().unwrap()).poll_next(&mut cx);
+        assert!(polled.is_pending());
+        let mut writer = writer;
+        match event {
+            "write" => drop(writer.try_write_segment("x").unwrap()),
+            "close" => writer.close(),
+            _ => drop(writer),
+        }
+        waker.assert_woken_outside_the_lock(event);
+    }
+}
+
+#[test]
+fn writer_wakers_are_woken_after_the_lock_is_released() {
+    for event in ["read", "drop"] {
+        let (writer, mut reader) = pipe(2);
+        let writer = Arc::new(Mutex::new(writer));
+        writer.lock().unwrap().try_write_segment("ab").unwrap();
+        let probed = writer.clone();
+        let waker = LockProbeWaker::new(move || {
+            let _ = probed.lock().unwrap().len();
+        });
+        let waker_handle = Waker::from(waker.clone());
+        let mut cx = Context::from_waker(&waker_handle);
+        assert!(writer
+            .lock()
+            .unwrap()
+            .poll_write_ready(&mut cx)
+            .is_pending());
+        match event {
+            "read" => {
+                let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
+                assert_eq!(segment.unwrap(), "ab");
+            }
+            _ => drop(reader),
+        }
+        waker.assert_woken_outside_the_lock(event);
+    }
+}
+
+#[test]
+fn zero_length_reads_and_writes_complete_at_once() {
+    let (mut writer, mut reader) = pipe(1);
+    // Empty pipe: zero-length reads do not wait for bytes.
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(0)).poll()).unwrap(),
+        ""
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read_chunk(0)).poll()).unwrap(),
+        Some(Bytes::new())
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read(&mut [])).poll()).unwrap(),
+        0
+    );
+    // Full pipe: zero-length writes do not wait for room.
+    writer.try_write_segment("x").unwrap();
+    assert_eq!(
+        assert_ready!(spawn(writer.write_segment("")).poll()).unwrap(),
+        0
+    );
+    assert_eq!(writer.try_write_segment(""), Ok(0));
+    assert_eq!(assert_ready!(spawn(writer.write(b"")).poll()).unwrap(), 0);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&[])).poll()).unwrap(),
+        0
+    );
+}
+
+#[test]
+fn zero_length_writes_to_a_closed_pipe_still_report_it() {
+    let (mut writer, reader) = pipe(8);
+    drop(reader);
+    let error = assert_ready!(spawn(writer.write_segment("")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert!(writer.try_write_segment("").unwrap_err().is_closed());
+    let error = assert_ready!(spawn(writer.write(b"")).poll()).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+}
+
+#[test]
+fn a_non_empty_write_never_returns_zero() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, mut reader) = pipe(capacity);
+        let mut rest = MESSAGE;
+        let mut task = spawn(());
+        while !rest.is_empty() {
+            match task.enter(|cx, _| Pin::new(&mut writer).poll_write(cx, rest)) {
+                Poll::Ready(written) => {
+                    let written = written.unwrap();
+                    assert!(
+                        written >= 1,
+                        "Ok(0) for {} bytes at capacity {capacity}",
+                        rest.len()
+                    );
+                    rest = &rest[written..];
+                }
+                Poll::Pending => {
+                    assert!(
+                        writer.len() >= capacity,
+                        "pending with room at capacity {capacity}"
+                    );
+                    let mut drain = [0u8; 64];
+                    assert_ready!(spawn(reader.read(&mut drain)).poll()).unwrap();
+                    assert!(
+                        task.is_woken(),
+                        "not woken after a drain at capacity {capacity}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn poll_write_vectored_writes_every_slice_it_has_room_for() {
+    let (mut writer, mut reader) = pipe(1024);
+    assert!(writer.is_write_vectored());
+    let slices = [
+        IoSlice::new(b"ab"),
+        IoSlice::new(b"cd"),
+        IoSlice::new(b"ef"),
+    ];
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(),
+        6
+    );
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(6)).poll()).unwrap(),
+        "abcdef"
+    );
+
+    let (mut writer, mut reader) = pipe(5);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_vectored(&slices)).poll()).unwrap(),
+        5
+    );
+    drop(writer);
+    let mut all = Vec::new();
+    assert_ready!(spawn(reader.read_to_end(&mut all)).poll()).unwrap();
+    assert_eq!(all, b"abcde");
+}
+
+// ---- the cooperative budget ----
+
+#[derive(Clone, Copy, Debug)]
+enum ReadPath {
+    Segment,
+    Chunk,
+    Bytes,
+    Line,
+    AsyncRead,
+    FillBuf,
+    Stream,
+}
+
+/// Reads one byte through `path`; `false` at EOF.
+async fn read_one(reader: &mut PipeReader, path: ReadPath) -> bool {
+    match path {
+        ReadPath::Segment => reader.read_segment().await.unwrap().is_some(),
+        ReadPath::Chunk => reader.read_chunk(1).await.unwrap().is_some(),
+        ReadPath::Bytes => !reader.read_bytes(1).await.unwrap().is_empty(),
+        ReadPath::Line => reader.read_line().await.unwrap().is_some(),
+        ReadPath::AsyncRead => reader.read(&mut [0u8; 1]).await.unwrap() == 1,
+        ReadPath::FillBuf => {
+            let available = reader.fill_buf().await.unwrap().len();
+            Pin::new(&mut *reader).consume(available.min(1));
+            available > 0
+        }
+        ReadPath::Stream => reader.next().await.is_some(),
+    }
+}
+
+/// Whether a task reading a pipe that always has bytes let another task run before it finished.
+async fn other_task_ran_during_reads(path: ReadPath, constrained: bool) -> bool {
+    const SEGMENTS: usize = 2_000;
+    let (mut writer, mut reader) = pipe(1 << 20);
+    for _ in 0..SEGMENTS {
+        writer.try_write_segment("\n").unwrap();
+    }
+    drop(writer);
+    let other_ran = Arc::new(AtomicBool::new(false));
+    let seen = other_ran.clone();
+    let read_all = async move {
+        let mut count = 0;
+        while read_one(&mut reader, path).await {
+            count += 1;
+        }
+        assert_eq!(count, SEGMENTS);
+        seen.load(Ordering::SeqCst)
+    };
+    let reading = if constrained {
+        tokio::spawn(read_all)
+    } else {
+        tokio::spawn(tokio::task::coop::unconstrained(read_all))
+    };
+    let flag = other_ran.clone();
+    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+    reading.await.unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_reader_yields_to_other_tasks_on_every_read_path() {
+    for path in [
+        ReadPath::Segment,
+        ReadPath::Chunk,
+        ReadPath::Bytes,
+        ReadPath::Line,
+        ReadPath::AsyncRead,
+        ReadPath::FillBuf,
+        ReadPath::Stream,
+    ] {
+        assert!(
+            !other_task_ran_during_reads(path, false).await,
+            "control: without a budget the reader must not yield ({path:?})"
+        );
+        assert!(
+            other_task_ran_during_reads(path, true).await,
+            "{path:?} never yielded"
+        );
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
+    for byte_writes in [false, true] {
+        let (mut writer, mut reader) = pipe(1 << 20);
+        let other_ran = Arc::new(AtomicBool::new(false));
+        let seen = other_ran.clone();
+        let writing = tokio::spawn(async move {
+            for _ in 0..2_000 {
+                if byte_writes {
+                    writer.write_all(b"x").await.unwrap();
+                } else {
+                    writer.write_segment("x").await.unwrap();
+                }
+            }
+            seen.load(Ordering::SeqCst)
+        });
+        let flag = other_ran.clone();
+        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+        assert!(writing.await.unwrap(), "byte writes: {byte_writes}");
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).await.unwrap();
+        assert_eq!(all.len(), 2_000, "bytes lost, byte writes: {byte_writes}");
+        assert!(all.iter().all(|&byte| byte == b'x'));
+    }
+}
+
+// ---- bounded memory ----
+
+/// A deterministic xorshift, so failures reproduce.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_slow_reader_bytes_in_flight_never_exceed_capacity_plus_the_largest_segment(
+) -> io::Result<()> {
+    const CAPACITY: usize = 4096;
+    const LARGEST: usize = 3000;
+    const TOTAL: usize = 2 << 20;
+    let (mut writer, mut reader) = pipe(CAPACITY);
+    let producer = tokio::spawn(async move {
+        let mut seed = 0x9E37_79B9_7F4A_7C15;
+        let mut sent = 0;
+        while sent < TOTAL {
+            let size = 1 + (next_random(&mut seed) as usize) % LARGEST;
+            if next_random(&mut seed).is_multiple_of(2) {
+                writer.write_segment(vec![(sent % 251) as u8; size]).await?;
+                sent += size;
+            } else {
+                sent += writer.write(&vec![(sent % 251) as u8; size]).await?;
+            }
+        }
+        io::Result::Ok(sent)
+    });
+    let mut seed = 42;
+    let mut received = 0;
+    let mut most_in_flight = 0;
+    loop {
+        let in_flight = reader.len();
+        most_in_flight = most_in_flight.max(in_flight);
+        assert!(
+            in_flight <= CAPACITY + LARGEST,
+            "{in_flight} bytes in flight, capacity {CAPACITY} + largest segment {LARGEST}"
+        );
+        let want = 1 + (next_random(&mut seed) as usize) % 700;
+        match reader.read_chunk(want).await? {
+            Some(chunk) => received += chunk.len(),
+            None => break,
+        }
+        if next_random(&mut seed).is_multiple_of(8) {
+            tokio::task::yield_now().await; // let the writer refill while we dawdle
+        }
+    }
+    let sent = producer.await.unwrap()?;
+    assert_eq!(received, sent);
+    assert!(
+        most_in_flight > CAPACITY / 2,
+        "the writer never filled the pipe ({most_in_flight})"
+    );
+    Ok(())
+}
+
+#[test]
+fn byte_writes_never_put_more_than_capacity_in_flight() {
+    for capacity in capacities(MESSAGE.len()) {
+        let (mut writer, reader) = pipe(capacity);
+        let mut task = spawn(());
+        while let Poll::Ready(written) =
+            task.enter(|cx, _| Pin::new(&mut writer).poll_write(cx, MESSAGE))
+        {
+            written.unwrap();
+            assert!(
+                reader.len() <= capacity,
+                "capacity {capacity}: {}",
+                reader.len()
+            );
+        }
+        assert_eq!(reader.len(), capacity);
+    }
+}
+
+// ---- tokio-util composition ----
+
+#[cfg(feature = "codec")]
+mod codec {
+    use super::*;
+    use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec, LinesCodec};
+    use tokio_util::io::{ReaderStream, StreamReader};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn framed_lines_round_trip_through_a_small_pipe() {
+        let (writer, reader) = pipe(7);
+        let lines: Vec<String> = (0..200).map(|i| format!("line number {i}")).collect();
+        let sent = lines.clone();
+        let producer = tokio::spawn(async move {
+            let mut framed = FramedWrite::new(writer, LinesCodec::new());
+            for line in sent {
+                framed.send(line).await.unwrap();
+            }
+            SinkExt::<String>::close(&mut framed).await.unwrap();
+        });
+        let got: Vec<String> = FramedRead::new(reader, LinesCodec::new())
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        producer.await.unwrap();
+        assert_eq!(got, lines);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn framed_length_delimited_round_trip_through_a_small_pipe() {
+        let (writer, reader) = pipe(100);
+        let frames: Vec<Bytes> = (0..100usize)
+            .map(|i| Bytes::from(vec![i as u8; i * 7]))
+            .collect();
+        let sent = frames.clone();
+        let producer = tokio::spawn(async move {
+            let mut framed = FramedWrite::new(writer, LengthDelimitedCodec::new());
+            for frame in sent {
+                framed.send(frame).await.unwrap();
+            }
+        });
+        let got: Vec<Bytes> = FramedRead::new(reader, LengthDelimitedCodec::new())
+            .map(|frame| frame.unwrap().freeze())
+            .collect()
+            .await;
+        producer.await.unwrap();
+        assert_eq!(got, frames);
+    }
+
+    #[tokio::test]
+    async fn stream_reader_reads_the_pipe_as_bytes() {
+        let (mut writer, reader) = pipe(16);
+        let producer = tokio::spawn(async move {
+            for part in ["alpha ", "beta ", "gamma"] {
+                writer.write_segment(part).await.unwrap();
+            }
+        });
+        let mut text = String::new();
+        StreamReader::new(reader)
+            .read_to_string(&mut text)
+            .await
+            .unwrap();
+        producer.await.unwrap();
+        assert_eq!(text, "alpha beta gamma");
+    }
+
+    #[tokio::test]
+    async fn reader_stream_yields_the_pipe_as_chunks() {
+        let (mut writer, reader) = pipe(16);
+        let producer = tokio::spawn(async move {
+            writer.write_all(MESSAGE).await.unwrap();
+        });
+        let chunks: Vec<Bytes> = ReaderStream::new(reader)
+            .map(Result::unwrap)
+            .collect()
+            .await;
+        producer.await.unwrap();
+        assert_eq!(chunks.concat(), MESSAGE);
+    }
+
+    #[tokio::test]
+    async fn a_stream_of_segments_pours_into_the_writer_with_stream_reader() {
+        let (mut writer, mut reader) = pipe(16);
+        let source =
+            futures::stream::iter(one_byte_segments(MESSAGE).into_iter().map(io::Result::Ok));
+        let producer = tokio::spawn(async move {
+            tokio::io::copy(&mut StreamReader::new(source), &mut writer)
+                .await
+                .unwrap();
+        });
+        let mut all = Vec::new();
+        reader.read_to_end(&mut all).await.unwrap();
+        producer.await.unwrap();
+        assert_eq!(all, MESSAGE);
+    }
+}
+
+// ---- futures-io ----
+
+#[cfg(feature = "futures-io")]
+#[test]
+fn futures_io_traits_round_trip() {
+    futures::executor::block_on(async {
+        let (mut writer, mut reader) = pipe(4);
+        let (written, read) = futures::join!(
+            async move {
+                futures::io::AsyncWriteExt::write_all(&mut writer, MESSAGE).await?;
+                futures::io::AsyncWriteExt::close(&mut writer).await
+            },
+            async move {
+                let mut all = Vec::new();
+                futures::io::AsyncReadExt::read_to_end(&mut reader, &mut all)
+                    .await
+                    .map(|_| all)
+            }
+        );
+        written.unwrap();
+        assert_eq!(read.unwrap(), MESSAGE);
+    });
+}
