@@ -25,7 +25,10 @@ async fn main() -> io::Result<()> {
 
     // Join the commands into one text and send it in 7-byte segments, so most lines are split
     // across segments and some segments hold the end of one line and the start of the next.
-    let text: String = COMMANDS.iter().map(|command| format!("{command}\n")).collect();
+    let text: String = COMMANDS
+        .iter()
+        .map(|command| format!("{command}\n"))
+        .collect();
     let producer = tokio::spawn(async move {
         let mut segments = 0;
         for piece in text.as_bytes().chunks(7) {

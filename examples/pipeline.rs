@@ -26,7 +26,11 @@ const SOURCE_LEN: usize = 2 << 20;
 /// The frames to send, all slices of one buffer, so the consumer can tell which arrived
 /// without a copy (same address as the slice sent).
 fn make_frames(total: usize) -> (Bytes, Vec<Bytes>) {
-    let source = Bytes::from((0..SOURCE_LEN).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+    let source = Bytes::from(
+        (0..SOURCE_LEN)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>(),
+    );
     let mut frames = Vec::new();
     let (mut sent, mut offset) = (0, 0);
     for &size in FRAME_SIZES.iter().cycle() {
@@ -191,8 +195,14 @@ async fn main() -> io::Result<()> {
         duplex.mib_per_s()
     );
     let expected = frames.iter().fold(0, |sum, frame| checksum(sum, frame));
-    assert_eq!(pipe.checksum, expected, "the pipe delivered other bytes than were sent");
-    assert_eq!(duplex.checksum, expected, "duplex delivered other bytes than were sent");
+    assert_eq!(
+        pipe.checksum, expected,
+        "the pipe delivered other bytes than were sent"
+    );
+    assert_eq!(
+        duplex.checksum, expected,
+        "duplex delivered other bytes than were sent"
+    );
     println!("checksums match: every byte arrived intact through both");
     println!(
         "pipe / duplex throughput: {:.1}x",

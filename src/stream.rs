@@ -537,7 +537,8 @@ impl AsyncStream {
     }
 
     /// Moves every byte of `other` to the back of this stream without copying, leaving `other`
-    /// empty (its closed flag unchanged), and returns how many bytes moved.
+    /// empty (its closed flag unchanged), and returns how many bytes moved. O(1) when this
+    /// stream holds no segment, else O(segments of `other`).
     ///
     /// # Panics
     ///
@@ -563,7 +564,13 @@ impl AsyncStream {
         }
         self.seal_tail();
         other.seal_tail();
-        self.segments.append(&mut other.segments);
+        if self.segments.is_empty() {
+            // O(1) whatever the segment count: the usual case of a reader taking a whole batch
+            // once it ran dry; `other` keeps this stream's emptied deque and its allocation.
+            std::mem::swap(&mut self.segments, &mut other.segments);
+        } else {
+            self.segments.append(&mut other.segments);
+        }
         other.consumed(moved);
         self.len += moved;
         self.wake_reader();

@@ -4,11 +4,12 @@
 //!
 //! Layout: `shared.rs` holds the locked state both halves see (the queue, the two wakers, the
 //! byte count against the capacity), `writer.rs` and `reader.rs` the halves and their trait
-//! impls, `error.rs` [`TryWriteError`].
+//! impls, `socket.rs` their socket forms (`write_to`, `read_from`), `error.rs` [`TryWriteError`].
 
 mod error;
 mod reader;
 mod shared;
+mod socket;
 mod writer;
 
 pub use error::TryWriteError;

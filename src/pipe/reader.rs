@@ -259,10 +259,9 @@ impl PipeReader {
         self.capacity
     }
 
-    /// Ready once the local stream holds bytes or the pipe is at end of file; returns it. The
-    /// socket helpers' `write_to` drains it directly and then calls
+    /// Ready once the local stream holds bytes or the pipe is at end of file; returns it.
+    /// [`write_to`](Self::write_to) drains it directly and then calls
     /// [`report_consumed`](Self::report_consumed).
-    #[allow(dead_code)] // reached by `PipeReader::write_to`, which lands with the socket helpers
     pub(crate) fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
         ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
         Poll::Ready(&mut self.local)
@@ -328,7 +327,7 @@ impl PipeReader {
             wake(writer);
             return Poll::Pending;
         }
-        take_queued(&mut self.local, &mut state.queue);
+        self.local.append(&mut state.queue);
         if state.queue.is_closed() {
             self.local.close();
         }
@@ -339,22 +338,6 @@ impl PipeReader {
         wake(writer);
         Poll::Ready(())
     }
-}
-
-/// Moves every segment of `queue` to the back of `local` without copying a byte. When `local` is
-/// empty (the usual case: the reader fetches once it ran dry) the two segment deques are swapped
-/// in O(1), so the writer goes on filling the buffer the reader just emptied instead of the
-/// reader copying thousands of small segment handles under the lock.
-fn take_queued(local: &mut AsyncStream, queue: &mut AsyncStream) {
-    if !local.is_empty() {
-        local.append(queue);
-        return;
-    }
-    let moved = queue.len();
-    queue.seal_tail();
-    std::mem::swap(&mut local.segments, &mut queue.segments);
-    queue.consumed(moved);
-    local.len += moved;
 }
 
 impl Drop for PipeReader {

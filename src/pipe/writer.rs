@@ -45,6 +45,9 @@ pub struct PipeWriter {
     shared: Arc<Shared>,
     /// The high-water mark in bytes (at least 1).
     capacity: usize,
+    /// Where `read_from` reads before queueing, outside the lock: its write tail keeps the
+    /// current read block between calls, so reads share large blocks instead of allocating each.
+    pub(super) read_staging: AsyncStream,
 }
 
 /// Why a write found no room.
@@ -55,7 +58,7 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
-    fn into_io_error(self) -> Option<io::Error> {
+    pub(crate) fn into_io_error(self) -> Option<io::Error> {
         match self {
             Refusal::Full => None,
             Refusal::ReaderGone => Some(reader_gone_error()),
@@ -66,7 +69,11 @@ impl Refusal {
 
 impl PipeWriter {
     pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeWriter {
-        PipeWriter { shared, capacity }
+        PipeWriter {
+            shared,
+            capacity,
+            read_staging: AsyncStream::new(),
+        }
     }
 
     /// Waits for room, then queues `segment` whole without copying it; returns its length.
