@@ -30,10 +30,12 @@ use crate::{panic_advance, panic_advance_mut, panic_closed};
 /// assert_eq!(stream.copy_to_bytes(3), "def");
 /// ```
 impl Buf for AsyncStream {
+    #[inline]
     fn remaining(&self) -> usize {
         self.len
     }
 
+    #[inline]
     fn chunk(&self) -> &[u8] {
         match self.segments.front() {
             Some(front) => front,
@@ -45,6 +47,7 @@ impl Buf for AsyncStream {
     ///
     /// Panics, leaving the stream unchanged, when `cnt > self.remaining()`; the message names
     /// both numbers.
+    #[inline]
     fn advance(&mut self, cnt: usize) {
         if cnt > self.len {
             panic_advance(cnt, self.len);
@@ -69,6 +72,7 @@ impl Buf for AsyncStream {
         self.consumed(cnt);
     }
 
+    #[inline]
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
         let mut filled = 0;
         for (slot, segment) in dst.iter_mut().zip(self.segments()) {
@@ -81,6 +85,7 @@ impl Buf for AsyncStream {
     /// # Panics
     ///
     /// Panics, leaving the stream unchanged, when `len > self.remaining()`.
+    #[inline]
     fn copy_to_bytes(&mut self, len: usize) -> Bytes {
         if len > self.len {
             panic_advance(len, self.len);

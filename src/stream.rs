@@ -610,6 +610,7 @@ impl AsyncStream {
 
     /// Freezes a non-empty write tail into the back segment (zero-copy: the frozen part keeps its
     /// place in the block, the tail keeps the block's spare capacity).
+    #[inline]
     pub(crate) fn seal_tail(&mut self) {
         if !self.tail.is_empty() {
             self.segments.push_back(self.tail.split().freeze());
@@ -717,6 +718,7 @@ impl AsyncStream {
     }
 
     /// Removes `n <= len` front bytes: zero-copy within one segment, one copy across several.
+    #[inline]
     pub(crate) fn take_front(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.len);
         if n == 0 {
@@ -738,6 +740,7 @@ impl AsyncStream {
     }
 
     /// Bookkeeping after `n` bytes left the front.
+    #[inline]
     pub(crate) fn consumed(&mut self, n: usize) {
         self.len -= n;
         self.newline_free = self.newline_free.saturating_sub(n);
@@ -757,6 +760,7 @@ impl AsyncStream {
         None
     }
 
+    #[inline]
     fn wake_reader(&mut self) {
         if let Some(waker) = self.read_waker.take() {
             waker.wake();
