@@ -102,6 +102,11 @@ const GIB: usize = 1024 * MIB;
 /// The most a stream moving bytes through may hold at once, including the bytes in flight.
 const BOUND: usize = MIB;
 
+/// What may stay allocated after the stream is dropped: the counters see the whole process, and
+/// the test harness's own threads allocate a few hundred bytes now and then (900 seen). Less than
+/// one write-tail block (8 KiB), so a leaked block or segment still fails.
+const LEFT_OVER_SLACK: usize = 4 * KIB;
+
 /// Bytes moved: 1 GiB, or `STREAMVIEW_STRESS_BYTES` when set (for a quick local or valgrind run).
 fn total_bytes() -> usize {
     std::env::var("STREAMVIEW_STRESS_BYTES")
@@ -214,8 +219,8 @@ fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
         "moving {total} bytes held up to {} bytes at once, more than the {BOUND}-byte bound",
         measured.peak
     );
-    assert_eq!(
-        measured.left_over, 0,
+    assert!(
+        measured.left_over <= LEFT_OVER_SLACK,
         "{} bytes were still allocated after the stream was dropped",
         measured.left_over
     );
