@@ -2,14 +2,14 @@
 //! `AsyncStream` in 1 KiB writes, reading as it goes, never holds more than 1 MiB at once
 //! (consumed segments are freed, write-tail blocks are not regrown without bound).
 //!
-//! The allocator counts every allocation of the process, so the measured sections take a lock
-//! and run one at a time; buffers the test itself needs are allocated before the window opens.
+//! The allocator counts every allocation of the process, so the tests take a lock and run one at
+//! a time; buffers a test itself needs are allocated before its window opens.
 //! `STREAMVIEW_STRESS_BYTES` (a byte count) shortens the run, as for the other stress tests.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use streamview::AsyncStream;
 
@@ -70,8 +70,15 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static COUNTING_ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Serialises measured sections: the counters are process-wide.
-static MEASURING: Mutex<()> = Mutex::new(());
+/// Serialises the tests of this file: the counters are process-wide, so while one test measures,
+/// no other may allocate (not even its setup).
+static ONE_TEST_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_test_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// What a measured section allocated beyond the bytes allocated when it started.
 #[derive(Debug)]
@@ -82,10 +89,8 @@ struct Measured {
     left_over: usize,
 }
 
+/// Runs `section` and reports what it allocated; the caller holds [`one_test_at_a_time`].
 fn measure(section: impl FnOnce()) -> Measured {
-    let _one_at_a_time = MEASURING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let baseline = ALLOCATED.load(Ordering::SeqCst);
     PEAK.store(baseline, Ordering::SeqCst);
     section();
@@ -183,6 +188,7 @@ fn drain(
 
 #[test]
 fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
+    let _alone = one_test_at_a_time();
     let total = total_bytes();
     let pattern: Vec<u8> = (0..PERIOD + READ_BUFFER)
         .map(|i| (i % PERIOD) as u8)
