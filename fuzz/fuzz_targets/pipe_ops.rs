@@ -3,13 +3,14 @@
 //! delivery order and content, zero-copy hand-off of whole segments, end of file only after the
 //! writer is gone and everything was read, no lost wakeup (a parked half is woken by the other
 //! half's progress, and both halves are never parked at once), cancellation safety of dropped
-//! read futures, and the memory bound (in flight <= capacity + the largest single write).
+//! read futures, and the memory bound (in flight < capacity + the largest single write + what a
+//! parked `read_line`/`read_bytes` holds, which the pipe documents as not counted).
 //!
 //! Needs the pipe (`streamview::pipe`), which lands on another branch: this target is built
 //! only once fuzz/Cargo.toml lists it as a `[[bin]]` (named `pipe_ops`, like `stream_ops`'s
-//! entry). It was run against the pipe branch merged
-//! with this one: 3.7 million inputs in 60 s without a failure, and it found a planted lost
-//! wakeup (the reader parking without waking the writer) within seconds.
+//! entry). It was run against the pipe branch merged with this one: 3.7 million inputs in 60 s
+//! without a failure, and it found a planted lost wakeup (the reader parking without waking the
+//! writer) within seconds.
 
 #![no_main]
 
