@@ -49,27 +49,21 @@ impl Buf for AsyncStream {
     /// both numbers.
     #[inline]
     fn advance(&mut self, cnt: usize) {
-        if cnt > self.len {
-            panic_advance(cnt, self.len);
-        }
-        let mut left = cnt;
-        while left > 0 {
-            match self.segments.front_mut() {
-                Some(front) if front.len() <= left => {
-                    left -= front.len();
-                    self.segments.pop_front();
-                }
-                Some(front) => {
-                    front.advance(left);
-                    left = 0;
-                }
-                None => {
-                    self.tail.advance(left);
-                    left = 0;
-                }
+        // The common case, consuming within or exactly the front segment, stays small enough to
+        // inline into a caller's read loop; everything else takes the general path.
+        if let Some(front) = self.segments.front_mut() {
+            if cnt < front.len() {
+                front.advance(cnt);
+                self.consumed(cnt);
+                return;
+            }
+            if cnt == front.len() {
+                self.segments.pop_front();
+                self.consumed(cnt);
+                return;
             }
         }
-        self.consumed(cnt);
+        self.advance_across(cnt);
     }
 
     #[inline]
@@ -91,6 +85,36 @@ impl Buf for AsyncStream {
             panic_advance(len, self.len);
         }
         self.take_front(len)
+    }
+}
+
+impl AsyncStream {
+    /// [`Buf::advance`] across segment boundaries, into the write tail, or past the end (a
+    /// panic that names both numbers and leaves the stream unchanged).
+    #[inline(never)]
+    #[track_caller]
+    fn advance_across(&mut self, cnt: usize) {
+        if cnt > self.len {
+            panic_advance(cnt, self.len);
+        }
+        let mut left = cnt;
+        while left > 0 {
+            match self.segments.front_mut() {
+                Some(front) if front.len() <= left => {
+                    left -= front.len();
+                    self.segments.pop_front();
+                }
+                Some(front) => {
+                    front.advance(left);
+                    left = 0;
+                }
+                None => {
+                    self.tail.advance(left);
+                    left = 0;
+                }
+            }
+        }
+        self.consumed(cnt);
     }
 }
 

@@ -198,6 +198,7 @@ impl AsyncStream {
     /// assert_eq!(stream.write_segment(""), 0);
     /// assert_eq!(stream.read_segment().unwrap().as_ptr(), frame.as_ptr());
     /// ```
+    #[inline]
     #[track_caller]
     pub fn write_segment(&mut self, segment: impl Into<Bytes>) -> usize {
         if self.closed {
@@ -613,8 +614,15 @@ impl AsyncStream {
     #[inline]
     pub(crate) fn seal_tail(&mut self) {
         if !self.tail.is_empty() {
-            self.segments.push_back(self.tail.split().freeze());
+            self.freeze_tail();
         }
+    }
+
+    /// The sealing itself, kept out of line: inlined, `BytesMut::split` made every
+    /// `write_segment` too large to inline and gave it a 168-byte stack frame to set up.
+    #[inline(never)]
+    fn freeze_tail(&mut self) {
+        self.segments.push_back(self.tail.split().freeze());
     }
 
     /// Makes sure the write tail has spare capacity, starting a new block of at least
