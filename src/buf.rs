@@ -68,9 +68,15 @@ impl Buf for AsyncStream {
 
     #[inline]
     fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        // The frozen segments straight from the deque (a tighter loop than `segments()`, which
+        // checks for the tail at every step), then the tail if a slot is left.
         let mut filled = 0;
-        for (slot, segment) in dst.iter_mut().zip(self.segments()) {
+        for (slot, segment) in dst.iter_mut().zip(&self.segments) {
             *slot = IoSlice::new(segment);
+            filled += 1;
+        }
+        if filled < dst.len() && !self.tail.is_empty() {
+            dst[filled] = IoSlice::new(&self.tail);
             filled += 1;
         }
         filled
