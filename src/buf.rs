@@ -30,10 +30,12 @@ use crate::{panic_advance, panic_advance_mut, panic_closed};
 /// assert_eq!(stream.copy_to_bytes(3), "def");
 /// ```
 impl Buf for AsyncStream {
+    #[inline]
     fn remaining(&self) -> usize {
         self.len
     }
 
+    #[inline]
     fn chunk(&self) -> &[u8] {
         match self.segments.front() {
             Some(front) => front,
@@ -45,7 +47,59 @@ impl Buf for AsyncStream {
     ///
     /// Panics, leaving the stream unchanged, when `cnt > self.remaining()`; the message names
     /// both numbers.
+    #[inline]
     fn advance(&mut self, cnt: usize) {
+        // The common case, consuming within or exactly the front segment, stays small enough to
+        // inline into a caller's read loop; everything else takes the general path.
+        if let Some(front) = self.segments.front_mut() {
+            if cnt < front.len() {
+                front.advance(cnt);
+                self.consumed(cnt);
+                return;
+            }
+            if cnt == front.len() {
+                self.segments.pop_front();
+                self.consumed(cnt);
+                return;
+            }
+        }
+        self.advance_across(cnt);
+    }
+
+    #[inline]
+    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        // The frozen segments straight from the deque (a tighter loop than `segments()`, which
+        // checks for the tail at every step), then the tail if a slot is left.
+        let mut filled = 0;
+        for (slot, segment) in dst.iter_mut().zip(&self.segments) {
+            *slot = IoSlice::new(segment);
+            filled += 1;
+        }
+        if filled < dst.len() && !self.tail.is_empty() {
+            dst[filled] = IoSlice::new(&self.tail);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// # Panics
+    ///
+    /// Panics, leaving the stream unchanged, when `len > self.remaining()`.
+    #[inline]
+    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
+        if len > self.len {
+            panic_advance(len, self.len);
+        }
+        self.take_front(len)
+    }
+}
+
+impl AsyncStream {
+    /// [`Buf::advance`] across segment boundaries, into the write tail, or past the end (a
+    /// panic that names both numbers and leaves the stream unchanged).
+    #[inline(never)]
+    #[track_caller]
+    fn advance_across(&mut self, cnt: usize) {
         if cnt > self.len {
             panic_advance(cnt, self.len);
         }
@@ -67,25 +121,6 @@ impl Buf for AsyncStream {
             }
         }
         self.consumed(cnt);
-    }
-
-    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let mut filled = 0;
-        for (slot, segment) in dst.iter_mut().zip(self.segments()) {
-            *slot = IoSlice::new(segment);
-            filled += 1;
-        }
-        filled
-    }
-
-    /// # Panics
-    ///
-    /// Panics, leaving the stream unchanged, when `len > self.remaining()`.
-    fn copy_to_bytes(&mut self, len: usize) -> Bytes {
-        if len > self.len {
-            panic_advance(len, self.len);
-        }
-        self.take_front(len)
     }
 }
 

@@ -198,6 +198,7 @@ impl AsyncStream {
     /// assert_eq!(stream.write_segment(""), 0);
     /// assert_eq!(stream.read_segment().unwrap().as_ptr(), frame.as_ptr());
     /// ```
+    #[inline]
     #[track_caller]
     pub fn write_segment(&mut self, segment: impl Into<Bytes>) -> usize {
         if self.closed {
@@ -617,10 +618,18 @@ impl AsyncStream {
 
     /// Freezes a non-empty write tail into the back segment (zero-copy: the frozen part keeps its
     /// place in the block, the tail keeps the block's spare capacity).
+    #[inline]
     pub(crate) fn seal_tail(&mut self) {
         if !self.tail.is_empty() {
-            self.segments.push_back(self.tail.split().freeze());
+            self.freeze_tail();
         }
+    }
+
+    /// The sealing itself, kept out of line: inlined, `BytesMut::split` made every
+    /// `write_segment` too large to inline and gave it a 168-byte stack frame to set up.
+    #[inline(never)]
+    fn freeze_tail(&mut self) {
+        self.segments.push_back(self.tail.split().freeze());
     }
 
     /// Makes sure the write tail has spare capacity, starting a new block of at least
@@ -724,6 +733,7 @@ impl AsyncStream {
     }
 
     /// Removes `n <= len` front bytes: zero-copy within one segment, one copy across several.
+    #[inline]
     pub(crate) fn take_front(&mut self, n: usize) -> Bytes {
         debug_assert!(n <= self.len);
         if n == 0 {
@@ -745,6 +755,7 @@ impl AsyncStream {
     }
 
     /// Bookkeeping after `n` bytes left the front.
+    #[inline]
     pub(crate) fn consumed(&mut self, n: usize) {
         self.len -= n;
         self.newline_free = self.newline_free.saturating_sub(n);
@@ -764,6 +775,7 @@ impl AsyncStream {
         None
     }
 
+    #[inline]
     fn wake_reader(&mut self) {
         if let Some(waker) = self.read_waker.take() {
             waker.wake();

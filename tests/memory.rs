@@ -1,0 +1,233 @@
+//! Bounded memory, measured by a counting global allocator: moving a gigabyte through an
+//! `AsyncStream` in 1 KiB writes, reading as it goes, never holds more than 1 MiB at once
+//! (consumed segments are freed, write-tail blocks are not regrown without bound).
+//!
+//! The allocator counts every allocation of the process, so the tests take a lock and run one at
+//! a time; buffers a test itself needs are allocated before its window opens.
+//! `STREAMVIEW_STRESS_BYTES` (a byte count) shortens the run, as for the other stress tests.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use streamview::AsyncStream;
+
+/// Forwards to the system allocator and keeps the bytes currently allocated and their peak.
+struct CountingAllocator;
+
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn allocated(size: usize) {
+    let now = ALLOCATED.fetch_add(size, Ordering::SeqCst) + size;
+    PEAK.fetch_max(now, Ordering::SeqCst);
+}
+
+fn freed(size: usize) {
+    ALLOCATED.fetch_sub(size, Ordering::SeqCst);
+}
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged, so `System`'s
+// guarantees are ours; the counting only reads sizes and touches atomics, never the memory.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: our caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as for `alloc`.
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            allocated(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by this allocator, that is by `System`, with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        freed(layout.size());
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from `System` with `layout`; our caller upholds the size rules.
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        if !moved.is_null() {
+            // Count the new block before releasing the old: a moving realloc holds both.
+            allocated(new_size);
+            freed(layout.size());
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static COUNTING_ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// Serialises the tests of this file: the counters are process-wide, so while one test measures,
+/// no other may allocate (not even its setup).
+static ONE_TEST_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_test_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// What a measured section allocated beyond the bytes allocated when it started.
+#[derive(Debug)]
+struct Measured {
+    /// The most held at any moment.
+    peak: usize,
+    /// Still held when the section returned.
+    left_over: usize,
+}
+
+/// Runs `section` and reports what it allocated; the caller holds [`one_test_at_a_time`].
+fn measure(section: impl FnOnce()) -> Measured {
+    let baseline = ALLOCATED.load(Ordering::SeqCst);
+    PEAK.store(baseline, Ordering::SeqCst);
+    section();
+    Measured {
+        peak: PEAK.load(Ordering::SeqCst).saturating_sub(baseline),
+        left_over: ALLOCATED.load(Ordering::SeqCst).saturating_sub(baseline),
+    }
+}
+
+const KIB: usize = 1024;
+const MIB: usize = 1024 * KIB;
+const GIB: usize = 1024 * MIB;
+
+/// The most a stream moving bytes through may hold at once, including the bytes in flight.
+const BOUND: usize = MIB;
+
+/// What may stay allocated after the stream is dropped: the counters see the whole process, and
+/// the test harness's own threads allocate a few hundred bytes now and then (900 seen). Less than
+/// one write-tail block (8 KiB), so a leaked block or segment still fails.
+const LEFT_OVER_SLACK: usize = 4 * KIB;
+
+/// Bytes moved: 1 GiB, or `STREAMVIEW_STRESS_BYTES` when set (for a quick local or valgrind run).
+fn total_bytes() -> usize {
+    std::env::var("STREAMVIEW_STRESS_BYTES")
+        .ok()
+        .map(|value| {
+            value
+                .parse()
+                .expect("STREAMVIEW_STRESS_BYTES is a byte count")
+        })
+        .unwrap_or(GIB)
+}
+
+/// Byte `i` of the stream is `i % PERIOD`: a prime period, so a lost, repeated or reordered
+/// 1 KiB block or segment shows as a mismatch.
+const PERIOD: usize = 251;
+const WRITE_SIZE: usize = KIB;
+const READ_BUFFER: usize = 16 * KIB;
+
+/// How many bytes the reader lets pile up before it drains, cycled so the stream is read after
+/// every write, after a few, and after hundreds (segments and tail blocks freed at each scale).
+const DRAIN_THRESHOLDS: [usize; 4] = [KIB, 7 * KIB, 64 * KIB, 320 * KIB];
+
+/// The expected bytes at stream offset `offset`, as a slice of the repeating pattern; `len` is at
+/// most `READ_BUFFER`.
+fn expected(pattern: &[u8], offset: usize, len: usize) -> &[u8] {
+    &pattern[offset % PERIOD..][..len]
+}
+
+/// Asserts `got` holds the stream's bytes from `offset` on, whatever its length.
+fn assert_pattern(pattern: &[u8], offset: usize, got: &[u8]) {
+    for (i, piece) in got.chunks(READ_BUFFER).enumerate() {
+        let at = offset + i * READ_BUFFER;
+        assert!(
+            piece == expected(pattern, at, piece.len()),
+            "bytes at stream offset {at}..{} are not the ones written there",
+            at + piece.len()
+        );
+    }
+}
+
+/// Drains `stream`, alternating the three read paths: std `Read` into a caller buffer (copy),
+/// `read_chunk` (zero-copy segment), `read_bytes` across segments (one fresh buffer each).
+fn drain(
+    stream: &mut AsyncStream,
+    read_so_far: &mut usize,
+    round: usize,
+    pattern: &[u8],
+    read_buffer: &mut [u8],
+) {
+    while !stream.is_empty() {
+        let offset = *read_so_far;
+        let n = match round % 3 {
+            0 => {
+                let n = stream.read(read_buffer).expect("the stream holds bytes");
+                assert_pattern(pattern, offset, &read_buffer[..n]);
+                n
+            }
+            1 => {
+                let chunk = stream
+                    .read_chunk(usize::MAX)
+                    .expect("the stream holds bytes");
+                assert_pattern(pattern, offset, &chunk);
+                chunk.len()
+            }
+            _ => {
+                let bytes = stream.read_bytes(3 * KIB + 7);
+                assert_pattern(pattern, offset, &bytes);
+                bytes.len()
+            }
+        };
+        *read_so_far += n;
+    }
+}
+
+#[test]
+fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
+    let _alone = one_test_at_a_time();
+    let total = total_bytes();
+    let pattern: Vec<u8> = (0..PERIOD + READ_BUFFER)
+        .map(|i| (i % PERIOD) as u8)
+        .collect();
+    let mut read_buffer = vec![0u8; READ_BUFFER];
+    let mut written = 0;
+    let mut read = 0;
+
+    let measured = measure(|| {
+        let mut stream = AsyncStream::new();
+        let mut round = 0;
+        while written < total {
+            let n = WRITE_SIZE.min(total - written);
+            let accepted = stream.write(expected(&pattern, written, n)).unwrap();
+            assert_eq!(
+                accepted, n,
+                "a write to an open AsyncStream takes every byte"
+            );
+            written += n;
+            if stream.len() >= DRAIN_THRESHOLDS[round % DRAIN_THRESHOLDS.len()] {
+                drain(&mut stream, &mut read, round, &pattern, &mut read_buffer);
+                round += 1;
+            }
+        }
+        stream.close();
+        drain(&mut stream, &mut read, round, &pattern, &mut read_buffer);
+        assert_eq!(stream.read(&mut read_buffer).unwrap(), 0, "end of file");
+    });
+
+    eprintln!("moved {total} bytes: {measured:?}");
+    assert_eq!(read, total, "every byte written was read back");
+    assert!(
+        measured.peak <= BOUND,
+        "moving {total} bytes held up to {} bytes at once, more than the {BOUND}-byte bound",
+        measured.peak
+    );
+    assert!(
+        measured.left_over <= LEFT_OVER_SLACK,
+        "{} bytes were still allocated after the stream was dropped",
+        measured.left_over
+    );
+}
