@@ -231,3 +231,83 @@ fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
         measured.left_over
     );
 }
+
+/// The same gigabyte through `pipe(64 KiB)`: a writer and a reader on one current-thread
+/// runtime (so the process-wide counters see only this), 1 KiB `AsyncWrite` writes, the reader
+/// alternating `AsyncRead` into a caller buffer and zero-copy `read_segment`.
+#[cfg(feature = "tokio")]
+#[test]
+fn one_gib_in_1_kib_writes_through_a_64_kib_pipe_never_holds_more_than_1_mib() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let _alone = one_test_at_a_time();
+
+    const CAPACITY: usize = 64 * KIB;
+    let total = total_bytes();
+    let pattern: Vec<u8> = (0..PERIOD + READ_BUFFER)
+        .map(|i| (i % PERIOD) as u8)
+        .collect();
+    let mut read_buffer = vec![0u8; READ_BUFFER];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // The runtime's own lazily made state is allocated here, outside the window.
+    runtime.block_on(async {});
+    let mut read = 0;
+
+    let measured = measure(|| {
+        runtime.block_on(async {
+            let (mut writer, mut reader) = streamview::pipe(CAPACITY);
+            let writing = async {
+                let mut written = 0;
+                while written < total {
+                    let n = WRITE_SIZE.min(total - written);
+                    writer
+                        .write_all(expected(&pattern, written, n))
+                        .await
+                        .unwrap();
+                    written += n;
+                }
+                writer.shutdown().await.unwrap();
+            };
+            let reading = async {
+                let mut round = 0usize;
+                loop {
+                    let n = if round % 2 == 0 {
+                        let n = reader.read(&mut read_buffer).await.unwrap();
+                        assert_pattern(&pattern, read, &read_buffer[..n]);
+                        n
+                    } else {
+                        match reader.read_segment().await.unwrap() {
+                            Some(segment) => {
+                                assert_pattern(&pattern, read, &segment);
+                                segment.len()
+                            }
+                            None => 0,
+                        }
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    read += n;
+                    round += 1;
+                }
+            };
+            tokio::join!(writing, reading);
+        });
+    });
+
+    eprintln!("moved {total} bytes through pipe({CAPACITY}): {measured:?}");
+    assert_eq!(read, total, "every byte written was read back");
+    assert!(
+        measured.peak <= BOUND,
+        "moving {total} bytes through pipe({CAPACITY}) held up to {} bytes at once, more than the \
+         {BOUND}-byte bound",
+        measured.peak
+    );
+    assert!(
+        measured.left_over <= LEFT_OVER_SLACK,
+        "{} bytes were still allocated after the pipe was dropped",
+        measured.left_over
+    );
+}

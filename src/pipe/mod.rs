@@ -22,6 +22,9 @@ pub use writer::PipeWriter;
 /// (or held by the reader and not yet consumed) waits until the reader drains below it. A
 /// segment is always queued whole, so one larger than `capacity` is accepted as soon as the
 /// pipe has room, and bytes in flight never exceed `capacity` plus the largest single segment.
+/// One exception keeps large requests from deadlocking: while a `read_line` or `read_bytes`
+/// waits for more, the bytes it has already gathered are not counted, so a request larger than
+/// `capacity` (a long line, say) can complete, as it would with std's `read_line`.
 ///
 /// Both halves are `Send + Sync + Unpin + 'static`. Every `Poll::Pending` leaves a waker that the
 /// other half's next write, read, close or drop wakes, always after releasing the lock.
