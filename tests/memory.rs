@@ -273,7 +273,7 @@ fn one_gib_in_1_kib_writes_through_a_64_kib_pipe_never_holds_more_than_1_mib() {
             let reading = async {
                 let mut round = 0usize;
                 loop {
-                    let n = if round % 2 == 0 {
+                    let n = if round.is_multiple_of(2) {
                         let n = reader.read(&mut read_buffer).await.unwrap();
                         assert_pattern(&pattern, read, &read_buffer[..n]);
                         n
