@@ -198,6 +198,7 @@ impl AsyncStream {
     /// assert_eq!(stream.write_segment(""), 0);
     /// assert_eq!(stream.read_segment().unwrap().as_ptr(), frame.as_ptr());
     /// ```
+    #[inline]
     #[track_caller]
     pub fn write_segment(&mut self, segment: impl Into<Bytes>) -> usize {
         if self.closed {
@@ -252,6 +253,7 @@ impl AsyncStream {
     /// assert_eq!(stream.read_segment().unwrap(), "cd");
     /// assert!(stream.read_segment().is_none());
     /// ```
+    #[inline]
     pub fn read_segment(&mut self) -> Option<Bytes> {
         let segment = match self.segments.pop_front() {
             Some(segment) => segment,
@@ -617,6 +619,7 @@ impl AsyncStream {
 
     /// Freezes a non-empty write tail into the back segment (zero-copy: the frozen part keeps its
     /// place in the block, the tail keeps the block's spare capacity).
+    #[inline]
     pub(crate) fn seal_tail(&mut self) {
         if !self.tail.is_empty() {
             self.segments.push_back(self.tail.split().freeze());
@@ -745,6 +748,7 @@ impl AsyncStream {
     }
 
     /// Bookkeeping after `n` bytes left the front.
+    #[inline]
     pub(crate) fn consumed(&mut self, n: usize) {
         self.len -= n;
         self.newline_free = self.newline_free.saturating_sub(n);
