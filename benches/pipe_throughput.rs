@@ -9,6 +9,16 @@
 //! zero-copy path, it isolates what the per-frame `read_segment` costs. Each transport may hold the
 //! same 256 KiB in flight (mpsc: that many bytes' worth of frames, at least one).
 //!
+//! Why the `pipe` and `mpsc` rows spread widely at 64 B: each of their reads and writes takes
+//! one unit of Tokio's cooperative budget, so both tasks exhaust it every 128 frames and yield.
+//! As we read Tokio's scheduler, a yield on a worker whose sibling is parked wakes that sibling
+//! (a futex call) to steal a task, and a wake puts the woken task beside the waker (the LIFO
+//! slot), so the two tasks keep migrating between the workers.
+//! duplex's reader takes one unit per read of up to 64 KiB and rarely yields. Measured outside
+//! this bench (interleaved runs of 10 on this shared 2-core machine), 64 B pipe: 8.6..48 ms with
+//! the budget on both sides (which the pipe must keep), 10.5..16 ms with the writer task under
+//! `tokio::task::coop::unconstrained`, 11.7..21 ms with the reader task under it.
+//!
 //! `cargo bench --bench pipe_throughput -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
