@@ -4,8 +4,20 @@
 //!
 //! The frames are slices of one pre-made buffer, cloned (a refcount bump each) in the untimed
 //! setup so every writer owns them, as a producer would. The pipe and mpsc hand frames over
-//! whole; duplex copies them in and out through a 64 KiB read buffer. Each transport may hold the
+//! whole; duplex copies them in and out through a 64 KiB read buffer. The `pipe_read_64k` row is
+//! the pipe read the way duplex is (`AsyncRead` into a 64 KiB buffer, one copy): it is not the
+//! zero-copy path, it isolates what the per-frame `read_segment` costs. Each transport may hold the
 //! same 256 KiB in flight (mpsc: that many bytes' worth of frames, at least one).
+//!
+//! Why the `pipe` and `mpsc` rows spread widely at 64 B: each of their reads and writes takes
+//! one unit of Tokio's cooperative budget, so both tasks exhaust it every 128 frames and yield.
+//! As we read Tokio's scheduler, a yield on a worker whose sibling is parked wakes that sibling
+//! (a futex call) to steal a task, and a wake puts the woken task beside the waker (the LIFO
+//! slot), so the two tasks keep migrating between the workers.
+//! duplex's reader takes one unit per read of up to 64 KiB and rarely yields. Measured outside
+//! this bench (interleaved runs of 10 on this shared 2-core machine), 64 B pipe: 8.6..48 ms with
+//! the budget on both sides (which the pipe must keep), 10.5..16 ms with the writer task under
+//! `tokio::task::coop::unconstrained`, 11.7..21 ms with the reader task under it.
 //!
 //! `cargo bench --bench pipe_throughput -- --warm-up-time 1 --measurement-time 3`
 
@@ -22,6 +34,9 @@ const FRAME_SIZES: [usize; 5] = [64, 1 << 10, 16 << 10, 64 << 10, 1 << 20];
 #[derive(Clone, Copy)]
 enum Transport {
     Pipe,
+    /// The pipe's writer as in `Pipe`, its reader read as `duplex`'s is: through `AsyncRead`
+    /// into a 64 KiB buffer (a copy, not the zero-copy segment path).
+    PipeAsyncRead,
     Duplex,
     Mpsc,
 }
@@ -30,6 +45,7 @@ impl Transport {
     fn name(self) -> &'static str {
         match self {
             Transport::Pipe => "pipe",
+            Transport::PipeAsyncRead => "pipe_read_64k",
             Transport::Duplex => "duplex",
             Transport::Mpsc => "mpsc",
         }
@@ -39,6 +55,7 @@ impl Transport {
     async fn carry(self, frames: Vec<Bytes>) -> usize {
         match self {
             Transport::Pipe => through_pipe(frames).await,
+            Transport::PipeAsyncRead => through_pipe_async_read(frames).await,
             Transport::Duplex => through_duplex(frames).await,
             Transport::Mpsc => through_mpsc(frames).await,
         }
@@ -58,6 +75,27 @@ async fn through_pipe(frames: Vec<Bytes>) -> usize {
             received += black_box(segment).len();
         }
         received
+    });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
+async fn through_pipe_async_read(frames: Vec<Bytes>) -> usize {
+    let (mut writer, mut reader) = streamview::pipe(IN_FLIGHT);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            writer.write_segment(frame).await.unwrap();
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut received = 0;
+        loop {
+            match reader.read(&mut buf).await.unwrap() {
+                0 => return received,
+                n => received += black_box(&buf[..n]).len(),
+            }
+        }
     });
     producer.await.unwrap();
     consumer.await.unwrap()
@@ -116,7 +154,12 @@ fn cross_task_throughput(c: &mut Criterion) {
         let frames: Vec<Bytes> = (0..TOTAL / size)
             .map(|i| buffer.slice(i * size..(i + 1) * size))
             .collect();
-        for transport in [Transport::Pipe, Transport::Duplex, Transport::Mpsc] {
+        for transport in [
+            Transport::Pipe,
+            Transport::PipeAsyncRead,
+            Transport::Duplex,
+            Transport::Mpsc,
+        ] {
             group.bench_function(BenchmarkId::new(transport.name(), size), |b| {
                 b.to_async(&runtime).iter_batched(
                     || frames.clone(),
