@@ -18,6 +18,10 @@
 //!   empty open stream returns `Poll::Pending` and the next write or close wakes the reader.
 //! - `futures::io` traits (feature `futures-io`).
 //!
+//! Across tasks, `pipe` (feature `tokio`) gives a `PipeWriter` and a `PipeReader` that hand
+//! segments over with backpressure in bytes; `write_to` and `read_from` move a stream or a pipe to
+//! and from sockets with vectored writes.
+//!
 //! Bytes are copied only where a caller asks for contiguity across segments (for example
 //! [`AsyncStream::read_bytes`] over a segment boundary), and then exactly once; byte-level writes
 //! (`Write`, `BufMut`, `AsyncWrite`) are copied once into a shared write tail, never allocated

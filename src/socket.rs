@@ -332,10 +332,7 @@ impl AsyncStream {
         R: AsyncRead + ?Sized,
     {
         if max == 0 {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "read_from with max == 0: a zero-byte read cannot be told apart from end of file",
-            )));
+            return Poll::Ready(Err(zero_max_error()));
         }
         if self.is_closed() {
             return Poll::Ready(Err(closed_error()));
@@ -353,4 +350,12 @@ impl AsyncStream {
         }
         Poll::Ready(Ok(n))
     }
+}
+
+/// The error `read_from` gives for `max == 0`, for the stream and the pipe alike.
+pub(crate) fn zero_max_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "read_from with max == 0: a zero-byte read cannot be told apart from end of file",
+    )
 }

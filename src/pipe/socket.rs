@@ -14,6 +14,7 @@ use tokio::task::coop;
 
 use crate::pipe::reader::PipeReader;
 use crate::pipe::writer::PipeWriter;
+use crate::socket::zero_max_error;
 
 impl PipeReader {
     /// Writes everything the pipe delivers to `dst` until end of file, and returns how many bytes
@@ -153,11 +154,7 @@ impl PipeWriter {
         R: AsyncRead + ?Sized,
     {
         if max == 0 {
-            return Poll::Ready(Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "PipeWriter::read_from with max == 0: a zero-byte read cannot be told apart \
-                 from end of file",
-            )));
+            return Poll::Ready(Err(zero_max_error()));
         }
         let budget = ready!(coop::poll_proceed(cx));
         // Room is checked before reading: bytes read from a socket must have somewhere to go.
