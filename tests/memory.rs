@@ -317,6 +317,7 @@ fn one_gib_in_1_kib_writes_through_a_64_kib_pipe_never_holds_more_than_1_mib() {
 }
 
 fn main() {
+    #[cfg_attr(not(feature = "tokio"), allow(unused_mut))]
     let mut checks: Vec<(&str, fn())> = vec![(
         "one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib",
         one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib,
