@@ -778,8 +778,17 @@ impl AsyncStream {
         None
     }
 
+    /// Wakes a parked reader. The test is inline and the wake out of line: every write passes
+    /// here, and with no reader parked it must cost one load, not a store of `None` as well.
     #[inline]
     fn wake_reader(&mut self) {
+        if self.read_waker.is_some() {
+            self.wake_parked_reader();
+        }
+    }
+
+    #[cold]
+    fn wake_parked_reader(&mut self) {
         if let Some(waker) = self.read_waker.take() {
             waker.wake();
         }
