@@ -30,7 +30,10 @@ use crate::stream::AsyncStream;
 /// [`io::ErrorKind::BrokenPipe`] and releases the queued segments.
 ///
 /// Every poll path takes part in Tokio's cooperative budget, so a reader that always finds bytes
-/// still yields to the other tasks of its runtime.
+/// still yields to the other tasks of its runtime: every read checks the budget and yields when
+/// the task has none left; a fetch from the shared queue spends one unit, and reads served from
+/// the batch already fetched spend one unit per 8 reads (a 64 KiB `duplex` read spends one unit
+/// for up to 64 KiB, so one per small frame would make a frame reader yield ~1,000x as often).
 ///
 /// # Examples
 ///
@@ -60,7 +63,18 @@ pub struct PipeReader {
     /// Consumption worth reporting: half the capacity, so the writer refills one half while the
     /// reader drains the other.
     report_threshold: usize,
+    /// Reads served from `local` since the last one that spent a unit of Tokio's budget.
+    reads_since_budget_spent: u32,
 }
+
+/// How many reads from the reader's local batch share one unit of Tokio's cooperative budget.
+///
+/// Spending a unit on every read made a reader of 64-byte frames yield every 128 frames, and on a
+/// multi-thread runtime each yield moved work between workers: 35 ms per 16 MiB against 11 ms
+/// for `tokio::io::duplex`, whose reader spends one unit per 64 KiB read. One unit per 8 reads
+/// (and one per fetch from the shared queue) still bounds a task's uninterrupted run to about
+/// 1,000 frames, and measured 12 ms.
+const READS_PER_BUDGET_UNIT: u32 = 8;
 
 impl PipeReader {
     pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeReader {
@@ -70,6 +84,7 @@ impl PipeReader {
             local: AsyncStream::new(),
             reported_held: 0,
             report_threshold: capacity.div_ceil(2),
+            reads_since_budget_spent: 0,
         }
     }
 
@@ -294,7 +309,20 @@ impl PipeReader {
         cx: &mut Context<'_>,
         mut take: impl FnMut(&mut AsyncStream) -> Option<T>,
     ) -> Poll<Option<T>> {
+        // Reads served from the local batch spend one budget unit per READS_PER_BUDGET_UNIT, and
+        // every read checks the budget first, so an exhausted task still yields here at once.
+        if self.reads_since_budget_spent < READS_PER_BUDGET_UNIT
+            && !self.local.is_empty()
+            && coop::has_budget_remaining()
+        {
+            if let Some(taken) = take(&mut self.local) {
+                self.reads_since_budget_spent += 1;
+                self.report_consumed();
+                return Poll::Ready(Some(taken));
+            }
+        }
         let budget = ready!(coop::poll_proceed(cx));
+        self.reads_since_budget_spent = 0;
         loop {
             if let Some(taken) = take(&mut self.local) {
                 budget.made_progress();
