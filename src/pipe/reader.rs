@@ -275,11 +275,18 @@ impl PipeReader {
     }
 
     /// Ready once the local stream holds bytes or the pipe is at end of file; returns it.
-    /// [`write_to`](Self::write_to) drains it directly and then calls
+    /// `poll_fill_buf` borrows its front; [`write_to`](Self::write_to) drains it directly and
+    /// then calls
     /// [`report_consumed`](Self::report_consumed).
     pub(crate) fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
         ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
         Poll::Ready(&mut self.local)
+    }
+
+    /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local stream.
+    fn consume_local(&mut self, amt: usize) {
+        self.local.advance(amt);
+        self.report_consumed();
     }
 
     /// Tells the writer about bytes consumed from the local stream once they add up to half
@@ -451,15 +458,12 @@ impl tokio::io::AsyncRead for PipeReader {
 /// ```
 impl tokio::io::AsyncBufRead for PipeReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        ready!(this.poll_take(cx, |local| (!local.is_empty()).then_some(())));
-        Poll::Ready(Ok(this.local.chunk()))
+        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
+        Poll::Ready(Ok(local.chunk()))
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let this = self.get_mut();
-        this.local.advance(amt);
-        this.report_consumed();
+        self.get_mut().consume_local(amt);
     }
 }
 
@@ -548,14 +552,11 @@ impl futures_io::AsyncRead for PipeReader {
 #[cfg(feature = "futures-io")]
 impl futures_io::AsyncBufRead for PipeReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        ready!(this.poll_take(cx, |local| (!local.is_empty()).then_some(())));
-        Poll::Ready(Ok(this.local.chunk()))
+        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
+        Poll::Ready(Ok(local.chunk()))
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        let this = self.get_mut();
-        this.local.advance(amt);
-        this.report_consumed();
+        self.get_mut().consume_local(amt);
     }
 }
