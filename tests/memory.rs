@@ -11,7 +11,6 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use streamview::AsyncStream;
 
@@ -72,16 +71,6 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static COUNTING_ALLOCATOR: CountingAllocator = CountingAllocator;
 
-/// Serialises the tests of this file: the counters are process-wide, so while one test measures,
-/// no other may allocate (not even its setup).
-static ONE_TEST_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_test_at_a_time() -> MutexGuard<'static, ()> {
-    ONE_TEST_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 /// What a measured section allocated beyond the bytes allocated when it started.
 #[derive(Debug)]
 struct Measured {
@@ -91,7 +80,8 @@ struct Measured {
     left_over: usize,
 }
 
-/// Runs `section` and reports what it allocated; the caller holds [`one_test_at_a_time`].
+/// Runs `section` and reports what it allocated; `main` runs one check at a time, so nothing
+/// else allocates meanwhile.
 fn measure(section: impl FnOnce()) -> Measured {
     let baseline = ALLOCATED.load(Ordering::SeqCst);
     PEAK.store(baseline, Ordering::SeqCst);
@@ -189,7 +179,6 @@ fn drain(
 }
 
 fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
-    let _alone = one_test_at_a_time();
     let total = total_bytes();
     let pattern: Vec<u8> = (0..PERIOD + READ_BUFFER)
         .map(|i| (i % PERIOD) as u8)
@@ -239,8 +228,6 @@ fn one_gib_in_1_kib_std_writes_read_as_it_goes_never_holds_more_than_1_mib() {
 #[cfg(feature = "tokio")]
 fn one_gib_in_1_kib_writes_through_a_64_kib_pipe_never_holds_more_than_1_mib() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    let _alone = one_test_at_a_time();
 
     const CAPACITY: usize = 64 * KIB;
     let total = total_bytes();
