@@ -19,7 +19,13 @@
 //! the budget on both sides (which the pipe must keep), 10.5..16 ms with the writer task under
 //! `tokio::task::coop::unconstrained`, 11.7..21 ms with the reader task under it.
 //!
+//! The `pipe_bytes` and `duplex_64k` rows are the byte path the way code written for
+//! `tokio::io::duplex` uses the pipe: `AsyncWrite::write_all` of each frame into `pipe(64 KiB)`,
+//! read through `AsyncRead` into a 64 KiB buffer, against `tokio::io::duplex(64 KiB)` doing the
+//! same in the same run.
+//!
 //! `cargo bench --bench pipe_throughput -- --warm-up-time 1 --measurement-time 3`
+//! (add a filter such as `'pipe_bytes|duplex_64k'` for the byte-path rows alone)
 
 use std::hint::black_box;
 
@@ -29,6 +35,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TOTAL: usize = 16 << 20;
 const IN_FLIGHT: usize = 256 << 10;
+/// What the byte-path rows allow in flight: `pipe(64 KiB)` against `duplex(64 KiB)`.
+const BYTE_PATH_IN_FLIGHT: usize = 64 << 10;
 const FRAME_SIZES: [usize; 5] = [64, 1 << 10, 16 << 10, 64 << 10, 1 << 20];
 
 #[derive(Clone, Copy)]
@@ -39,6 +47,10 @@ enum Transport {
     PipeAsyncRead,
     Duplex,
     Mpsc,
+    /// The pipe as a drop-in for `duplex(64 KiB)`: `AsyncWrite` in, `AsyncRead` out.
+    PipeBytes,
+    /// `duplex(64 KiB)`, the peer of `PipeBytes`.
+    Duplex64k,
 }
 
 impl Transport {
@@ -48,6 +60,8 @@ impl Transport {
             Transport::PipeAsyncRead => "pipe_read_64k",
             Transport::Duplex => "duplex",
             Transport::Mpsc => "mpsc",
+            Transport::PipeBytes => "pipe_bytes",
+            Transport::Duplex64k => "duplex_64k",
         }
     }
 
@@ -56,8 +70,10 @@ impl Transport {
         match self {
             Transport::Pipe => through_pipe(frames).await,
             Transport::PipeAsyncRead => through_pipe_async_read(frames).await,
-            Transport::Duplex => through_duplex(frames).await,
+            Transport::Duplex => through_duplex(frames, IN_FLIGHT).await,
             Transport::Mpsc => through_mpsc(frames).await,
+            Transport::PipeBytes => through_pipe_bytes(frames).await,
+            Transport::Duplex64k => through_duplex(frames, BYTE_PATH_IN_FLIGHT).await,
         }
     }
 }
@@ -101,8 +117,29 @@ async fn through_pipe_async_read(frames: Vec<Bytes>) -> usize {
     consumer.await.unwrap()
 }
 
-async fn through_duplex(frames: Vec<Bytes>) -> usize {
-    let (mut writer, mut reader) = tokio::io::duplex(IN_FLIGHT);
+async fn through_pipe_bytes(frames: Vec<Bytes>) -> usize {
+    let (mut writer, mut reader) = streamview::pipe(BYTE_PATH_IN_FLIGHT);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            writer.write_all(&frame).await.unwrap();
+        }
+    });
+    let consumer = tokio::spawn(async move {
+        let mut buf = vec![0u8; 64 << 10];
+        let mut received = 0;
+        loop {
+            match reader.read(&mut buf).await.unwrap() {
+                0 => return received,
+                n => received += black_box(&buf[..n]).len(),
+            }
+        }
+    });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
+async fn through_duplex(frames: Vec<Bytes>, in_flight: usize) -> usize {
+    let (mut writer, mut reader) = tokio::io::duplex(in_flight);
     let producer = tokio::spawn(async move {
         for frame in frames {
             writer.write_all(&frame).await.unwrap();
@@ -159,6 +196,8 @@ fn cross_task_throughput(c: &mut Criterion) {
             Transport::PipeAsyncRead,
             Transport::Duplex,
             Transport::Mpsc,
+            Transport::PipeBytes,
+            Transport::Duplex64k,
         ] {
             group.bench_function(BenchmarkId::new(transport.name(), size), |b| {
                 b.to_async(&runtime).iter_batched(
