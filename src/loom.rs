@@ -2,7 +2,11 @@
 //! model tests (`tests/loom_pipe.rs`) explore every interleaving of the real pipe code.
 
 #[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicUsize;
+#[cfg(not(loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
+#[cfg(loom)]
+pub(crate) use ::loom::sync::atomic::AtomicUsize;
 #[cfg(loom)]
 pub(crate) use ::loom::sync::{Arc, Mutex, MutexGuard};

@@ -24,9 +24,10 @@ use crate::stream::AsyncStream;
 /// ([`read_chunk`](Self::read_chunk), a short [`read_bytes`](Self::read_bytes)) or for a span
 /// across segments (then those bytes are copied once).
 ///
-/// It tells the writer what it consumed when it fetches more and after consuming half the
-/// capacity, so a writer blocked on a full pipe is woken once there is room without a lock per
-/// small read. Dropping the reader makes the writer's writes fail with
+/// Every read adds the bytes it consumed to a count the writer sees, with one atomic update and
+/// no lock, so the writer's [`len`](crate::PipeWriter::len) is exact and a writer blocked on a
+/// full pipe is woken by the very read that made room for it, whichever read it is. Dropping
+/// the reader makes the writer's writes fail with
 /// [`io::ErrorKind::BrokenPipe`] and releases the queued segments.
 ///
 /// Every poll path takes part in Tokio's cooperative budget, so a reader that always finds bytes
@@ -58,11 +59,12 @@ pub struct PipeReader {
     /// Segments taken from the shared queue, served without the lock. Closed once the writer
     /// closed and everything it wrote has been taken: reads then see end of file when it drains.
     local: AsyncStream,
-    /// What the shared state's `reader_held` says, so consumption is reported only in batches.
-    reported_held: usize,
-    /// Consumption worth reporting: half the capacity, so the writer refills one half while the
-    /// reader drains the other.
-    report_threshold: usize,
+    /// Bytes moved from the shared queue into `local` since the pipe was made (wrapping): minus
+    /// `local.len()`, the bytes consumed.
+    taken: usize,
+    /// The consumed count as last added to the shared count. Ahead of the bytes truly consumed
+    /// while bytes gathered by a waiting `read_line`/`read_bytes` are forgiven (see `poll_fetch`).
+    published: usize,
     /// Reads served from `local` since the last one that spent a unit of Tokio's budget.
     reads_since_budget_spent: u32,
 }
@@ -82,8 +84,8 @@ impl PipeReader {
             shared,
             capacity,
             local: AsyncStream::new(),
-            reported_held: 0,
-            report_threshold: capacity.div_ceil(2),
+            taken: 0,
+            published: 0,
             reads_since_budget_spent: 0,
         }
     }
@@ -289,24 +291,18 @@ impl PipeReader {
         self.report_consumed();
     }
 
-    /// Tells the writer about bytes consumed from the local stream once they add up to half
-    /// the capacity. Runs after every read, so the check stays inline and the report does not.
+    /// Adds the bytes consumed from the local stream since the last call to the count the writer
+    /// sees (one atomic update, no lock), waking a writer that waits for the room this made.
+    /// Runs after every read.
     #[inline]
     pub(crate) fn report_consumed(&mut self) {
-        let consumed = self.reported_held.saturating_sub(self.local.len());
-        if consumed >= self.report_threshold {
-            self.report_held();
+        let consumed = self.taken.wrapping_sub(self.local.len());
+        let newly = consumed.wrapping_sub(self.published);
+        // Negative while forgiven bytes are consumed: those were added already.
+        if (newly as isize) > 0 {
+            self.published = consumed;
+            self.shared.add_consumed(newly, self.capacity);
         }
-    }
-
-    #[cold]
-    fn report_held(&mut self) {
-        let mut state = self.shared.lock();
-        state.reader_held = self.local.len();
-        self.reported_held = self.local.len();
-        let writer = state.take_writer_waker_if_room(self.capacity);
-        drop(state);
-        wake(writer);
     }
 
     /// Every read's poll: within the cooperative budget, applies `take` to the local stream,
@@ -348,29 +344,27 @@ impl PipeReader {
     /// local byte count; `Pending` with the waker parked when nothing is queued and the writer
     /// has not closed.
     fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let capacity = self.capacity;
         let mut state = self.shared.lock();
         if state.queue.is_empty() && !state.queue.is_closed() {
-            // Whatever is held locally now belongs to the request that waits (a partial line or
-            // `read_bytes`); counting it would let a request larger than the capacity deadlock.
-            state.reader_held = 0;
-            self.reported_held = 0;
             let replaced = state.park_reader(cx.waker());
-            let writer = state.take_writer_waker_if_room(capacity);
             drop(state);
             drop(replaced);
-            wake(writer);
+            // Whatever is held locally now belongs to the request that waits (a partial line or
+            // `read_bytes`); counting it would let a request larger than the capacity deadlock,
+            // so it is counted as consumed now, and not again when the request takes it.
+            let forgiven = self.taken.wrapping_sub(self.published);
+            if (forgiven as isize) > 0 {
+                self.published = self.taken;
+                self.shared.add_consumed(forgiven, self.capacity);
+            }
             return Poll::Pending;
         }
-        self.local.append(&mut state.queue);
+        let moved = self.local.append(&mut state.queue);
         if state.queue.is_closed() {
             self.local.close();
         }
-        state.reader_held = self.local.len();
-        self.reported_held = self.local.len();
-        let writer = state.take_writer_waker_if_room(capacity);
         drop(state);
-        wake(writer);
+        self.taken = self.taken.wrapping_add(moved);
         Poll::Ready(())
     }
 }
@@ -379,10 +373,9 @@ impl Drop for PipeReader {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         state.reader_gone = true;
-        state.reader_held = 0;
         let released = std::mem::take(&mut state.queue);
         let own_waker = state.take_reader_waker();
-        let writer = state.take_writer_waker_if_room(self.capacity);
+        let writer = state.take_writer_waker();
         drop(state);
         drop((released, own_waker));
         wake(writer);

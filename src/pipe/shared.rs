@@ -1,33 +1,54 @@
-//! The state both pipe halves share, behind one lock.
+//! The state both pipe halves share: the queue and the wakers behind one lock, and the reader's
+//! consumption count in an atomic the reader bumps without the lock.
 
 use std::io;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::Waker;
 
-use crate::loom::{Arc, Mutex, MutexGuard};
+use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard};
 use crate::stream::AsyncStream;
 
-/// What the writer and the reader share: the queued segments and the two wakers.
+/// What the writer and the reader share.
 ///
-/// The capacity is not here: each half keeps its own copy, so the reader's per-read checks never
-/// touch the cache line the writer's lock lives on.
+/// Bytes in flight are the writer's count of bytes written (kept by the writer) minus
+/// [`consumed`](Self::consumed), the reader's count of bytes consumed. The reader adds to its
+/// count after every read without taking the lock, so the writer sees room, and
+/// [`PipeWriter::len`](crate::PipeWriter::len) is exact, as soon as a read returns. A writer that
+/// finds no room parks its waker under the lock and sets [`WRITER_WAITING`] in the same word;
+/// the read that makes room sees the flag in its own update and wakes the writer, so there is no
+/// wake-up traffic while nobody waits. The capacity is not here: each half keeps its own copy.
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The reader's consumption count (wrapping at [`COUNT_MASK`]), shifted left by one, with
+    /// [`WRITER_WAITING`] in the low bit. Counts and flag share one word so that the reader's
+    /// update and the writer's "I wait" are ordered by the word itself: either the writer's
+    /// update sees the reader's bytes, or the reader's update sees the flag.
+    consumed: AtomicUsize,
+    /// The writer's count of bytes written when it last parked: with the capacity, what tells
+    /// the reader whether a read made room for it.
+    written_when_parked: AtomicUsize,
+}
+
+/// The low bit of [`Shared::consumed`]: the writer parked for room and wants the read that
+/// makes room to wake it. Set and cleared only under the lock, next to the writer's waker.
+const WRITER_WAITING: usize = 1;
+
+/// Byte counts wrap at this mask (2^63 on 64-bit targets): the atomic spends a bit on the flag.
+/// Bytes in flight are far fewer, so wrapping differences stay exact.
+pub(crate) const COUNT_MASK: usize = usize::MAX >> 1;
+
+/// Bytes from count `earlier` to count `later`, both wrapping at [`COUNT_MASK`].
+#[inline]
+pub(crate) fn count_between(earlier: usize, later: usize) -> usize {
+    later.wrapping_sub(earlier) & COUNT_MASK
 }
 
 /// The locked part of [`Shared`].
-///
-/// Bytes in flight are `queue.len()` (written, not yet taken by the reader) plus `reader_held`
-/// (taken into the reader's local stream, not yet reported consumed). The writer is refused room
-/// while that sum is `capacity` or more, which bounds memory by `capacity` plus one segment.
 #[derive(Debug)]
 pub(crate) struct State {
     /// Written segments the reader has not taken yet; its closed flag is the writer's close.
     pub(crate) queue: AsyncStream,
-    /// Bytes the reader holds locally as of its last report. Never below the true count except
-    /// while the reader waits for more bytes to complete a request: the bytes it holds then
-    /// belong to that request and are not counted, so a request larger than `capacity` can finish.
-    pub(crate) reader_held: usize,
     /// The reader was dropped: writes fail and the queue is released.
     pub(crate) reader_gone: bool,
     reader_waker: Option<Waker>,
@@ -39,11 +60,12 @@ impl Shared {
         Arc::new(Shared {
             state: Mutex::new(State {
                 queue: AsyncStream::new(),
-                reader_held: 0,
                 reader_gone: false,
                 reader_waker: None,
                 writer_waker: None,
             }),
+            consumed: AtomicUsize::new(0),
+            written_when_parked: AtomicUsize::new(0),
         })
     }
 
@@ -54,22 +76,67 @@ impl Shared {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+
+    /// Bytes in flight for a writer that has written `written` bytes: not yet consumed by the
+    /// reader, as of the reader's last read.
+    #[inline]
+    pub(crate) fn in_flight(&self, written: usize) -> usize {
+        count_between(self.consumed.load(Acquire) >> 1, written)
+    }
+
+    /// The writer parks: stores `waker` for the read that makes room, publishes `written` and
+    /// sets [`WRITER_WAITING`]. Returns the bytes in flight as of the flag's setting (the
+    /// reader may have made room meanwhile: then the flag is cleared again) and a replaced waker
+    /// to drop after unlocking.
+    pub(crate) fn park_writer(
+        &self,
+        state: &mut State,
+        waker: &Waker,
+        written: usize,
+        capacity: usize,
+    ) -> (usize, Option<Waker>) {
+        let replaced = park(&mut state.writer_waker, waker);
+        self.written_when_parked.store(written, Relaxed);
+        // AcqRel: the reader's update that sees the flag also sees `written_when_parked`.
+        let word = self.consumed.fetch_or(WRITER_WAITING, AcqRel);
+        let in_flight = count_between(word >> 1, written);
+        if in_flight < capacity {
+            self.consumed.fetch_and(!WRITER_WAITING, Relaxed);
+        }
+        (in_flight, replaced)
+    }
+
+    /// The reader consumed `n` more bytes (`n > 0`), counting from the last call. Lock-free;
+    /// when the writer waits for room and these bytes made it, wakes it after the lock is
+    /// released.
+    #[inline]
+    pub(crate) fn add_consumed(&self, n: usize, capacity: usize) {
+        let before = self.consumed.fetch_add(n << 1, AcqRel);
+        if before & WRITER_WAITING != 0 {
+            self.wake_writer_if_room((before >> 1).wrapping_add(n), capacity);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_writer_if_room(&self, consumed: usize, capacity: usize) {
+        let written = self.written_when_parked.load(Relaxed);
+        if count_between(consumed, written) >= capacity {
+            return; // still full for the writer (a segment larger than the capacity, say)
+        }
+        let mut state = self.lock();
+        // Cleared under the lock, where the writer sets it, so a newer park's flag survives.
+        self.consumed.fetch_and(!WRITER_WAITING, Relaxed);
+        let writer = state.writer_waker.take();
+        drop(state);
+        wake(writer);
+    }
 }
 
 impl State {
-    /// Bytes in flight, counted against the capacity.
-    pub(crate) fn queued(&self) -> usize {
-        self.queue.len() + self.reader_held
-    }
-
     /// Stores the reader's waker; returns a replaced one for the caller to drop after unlocking.
     pub(crate) fn park_reader(&mut self, waker: &Waker) -> Option<Waker> {
         park(&mut self.reader_waker, waker)
-    }
-
-    /// Stores the writer's waker; returns a replaced one for the caller to drop after unlocking.
-    pub(crate) fn park_writer(&mut self, waker: &Waker) -> Option<Waker> {
-        park(&mut self.writer_waker, waker)
     }
 
     /// The reader's waker, taken out so it is woken after the guard is dropped.
@@ -77,13 +144,9 @@ impl State {
         self.reader_waker.take()
     }
 
-    /// The writer's waker when there is room for it now, taken out to be woken after unlocking.
-    pub(crate) fn take_writer_waker_if_room(&mut self, capacity: usize) -> Option<Waker> {
-        if self.queued() < capacity || self.reader_gone {
-            self.writer_waker.take()
-        } else {
-            None
-        }
+    /// The writer's waker, taken out so it is woken after the guard is dropped.
+    pub(crate) fn take_writer_waker(&mut self) -> Option<Waker> {
+        self.writer_waker.take()
     }
 }
 

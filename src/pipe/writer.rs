@@ -11,7 +11,7 @@ use tokio::task::coop;
 
 use crate::loom::Arc;
 use crate::pipe::error::TryWriteError;
-use crate::pipe::shared::{reader_gone_error, wake, writer_closed_error, Shared};
+use crate::pipe::shared::{reader_gone_error, wake, writer_closed_error, Shared, COUNT_MASK};
 use crate::stream::AsyncStream;
 
 /// The writing half of a [`pipe`](crate::pipe).
@@ -45,6 +45,9 @@ pub struct PipeWriter {
     shared: Arc<Shared>,
     /// The high-water mark in bytes (at least 1).
     capacity: usize,
+    /// Bytes queued since the pipe was made, wrapping at `COUNT_MASK`; minus the reader's
+    /// consumed count, the bytes in flight.
+    written: usize,
     /// Where `read_from` reads before queueing, outside the lock: its write tail keeps the
     /// current read block between calls, so reads share large blocks instead of allocating each.
     pub(super) read_staging: AsyncStream,
@@ -72,6 +75,7 @@ impl PipeWriter {
         PipeWriter {
             shared,
             capacity,
+            written: 0,
             read_staging: AsyncStream::new(),
         }
     }
@@ -239,27 +243,33 @@ impl PipeWriter {
         wake(reader);
     }
 
-    /// Returns how many bytes are in flight: queued, or held by the reader and not yet consumed.
-    /// 0 once the reader is gone.
+    /// Returns how many bytes are in flight: written and not yet consumed by the reader, exact
+    /// as of every read that returned before this call. 0 once the reader is gone.
     ///
-    /// The reader reports what it consumed in batches (whenever it fetches more, and after
-    /// consuming half the capacity), so this may count bytes it already consumed.
+    /// One documented exception (see [`pipe`](crate::pipe)): bytes that a waiting `read_line`
+    /// or `read_bytes` has gathered for its request are not counted.
     ///
     /// # Examples
     ///
     /// ```
-    /// let (mut writer, reader) = streamview::pipe(16);
-    /// writer.try_write_segment("abc").unwrap();
-    /// assert_eq!(writer.len(), 3);
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (mut writer, mut reader) = streamview::pipe(16);
+    /// writer.write_segment("abc").await?;
+    /// writer.write_segment("de").await?;
+    /// assert_eq!(writer.len(), 5);
+    /// assert_eq!(reader.read_segment().await?.unwrap(), "abc");
+    /// assert_eq!((writer.len(), reader.len()), (2, 2));
     /// drop(reader);
     /// assert_eq!(writer.len(), 0);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn len(&self) -> usize {
-        let state = self.shared.lock();
-        if state.reader_gone {
+        if self.shared.lock().reader_gone {
             0
         } else {
-            state.queued()
+            self.shared.in_flight(self.written)
         }
     }
 
@@ -290,9 +300,11 @@ impl PipeWriter {
 
     /// The one place bytes enter the pipe: under the lock, checks the pipe is open and has room,
     /// then lets `write` add to the queue given the room left (at least 1). On `Full` it parks
-    /// `waker` when given. A reader waiting for bytes is woken after the lock is released.
+    /// `waker` when given, for the read that makes room to wake. A reader waiting for bytes is
+    /// woken after the lock is released.
     ///
-    /// The socket helpers' `read_from` builds on this too.
+    /// A refusal changes nothing but the parked waker. The socket helpers' `read_from` builds on
+    /// this too.
     pub(crate) fn write_with<T>(
         &mut self,
         waker: Option<&Waker>,
@@ -306,21 +318,32 @@ impl PipeWriter {
         if state.queue.is_closed() {
             return Err(Refusal::WriterClosed);
         }
-        let queued = state.queued();
-        if queued >= capacity {
-            let replaced = waker.and_then(|waker| state.park_writer(waker));
-            drop(state);
-            drop(replaced);
-            return Err(Refusal::Full);
+        let mut in_flight = self.shared.in_flight(self.written);
+        let mut replaced = None;
+        if in_flight >= capacity {
+            let Some(waker) = waker else {
+                return Err(Refusal::Full);
+            };
+            (in_flight, replaced) =
+                self.shared
+                    .park_writer(&mut state, waker, self.written, capacity);
+            if in_flight >= capacity {
+                drop(state);
+                drop(replaced);
+                return Err(Refusal::Full);
+            }
         }
         let before = state.queue.len();
-        let written = write(&mut state.queue, capacity - queued);
-        let reader = if state.queue.len() > before {
+        let written = write(&mut state.queue, capacity - in_flight);
+        let added = state.queue.len() - before;
+        let reader = if added > 0 {
+            self.written = self.written.wrapping_add(added) & COUNT_MASK;
             state.take_reader_waker()
         } else {
             None
         };
         drop(state);
+        drop(replaced);
         wake(reader);
         Ok(written)
     }
@@ -486,6 +509,7 @@ impl futures_sink::Sink<Bytes> for PipeWriter {
         let reader = if segment.is_empty() {
             None
         } else {
+            this.written = this.written.wrapping_add(segment.len()) & COUNT_MASK;
             state.queue.write_segment(segment);
             state.take_reader_waker()
         };
