@@ -68,6 +68,8 @@ pub struct AsyncStream {
     newline_free: usize,
     closed: bool,
     read_waker: Option<Waker>,
+    /// Blocks the write tail filled, kept for reuse once their segments are dropped.
+    tail_blocks: TailBlocks,
 }
 
 impl AsyncStream {
@@ -88,6 +90,7 @@ impl AsyncStream {
             newline_free: 0,
             closed: false,
             read_waker: None,
+            tail_blocks: TailBlocks::new(),
         }
     }
 
@@ -635,12 +638,15 @@ impl AsyncStream {
         self.segments.push_back(self.tail.split().freeze());
     }
 
-    /// Makes sure the write tail has spare capacity, starting a new block of at least
-    /// `max(TAIL_BLOCK, wanted)` bytes when the current one is full.
+    /// Makes sure the write tail has spare capacity. When the current block is full it starts
+    /// another of at least `max(TAIL_BLOCK, wanted)` bytes, reusing a block this stream filled
+    /// before once every segment cut from it has been dropped (see [`TailBlocks`]).
+    #[inline]
     pub(crate) fn reserve_tail(&mut self, wanted: usize) {
         if self.tail.capacity() == self.tail.len() {
             self.seal_tail();
-            self.tail = BytesMut::with_capacity(wanted.max(TAIL_BLOCK));
+            self.tail_blocks
+                .renew(&mut self.tail, wanted.max(TAIL_BLOCK));
         }
     }
 
@@ -808,6 +814,71 @@ impl AsyncStream {
     }
 }
 
+/// Most bytes of filled tail blocks a stream keeps for reuse: enough for a pipe's 64 KiB in
+/// flight in 8 KiB blocks, or two 64 KiB blocks, several times over.
+const RETIRED_TAIL_BYTES: usize = 256 * 1024;
+
+/// The write tail's block recycling: byte writes copy into blocks that the stream cuts into
+/// segments, and once a reader has dropped every segment of a block, the block can take new
+/// writes without a new allocation ([`BytesMut::try_reclaim`]). Blocks filled by this stream are
+/// kept, oldest first, up to [`RETIRED_TAIL_BYTES`]; a new tail reuses the oldest free one.
+#[derive(Debug)]
+struct TailBlocks {
+    /// Filled blocks (each an empty handle past its last byte) and their sizes, oldest first.
+    retired: VecDeque<(BytesMut, usize)>,
+    /// The sizes in `retired`, summed.
+    retired_bytes: usize,
+    /// The current tail block, as the address just past its end and its size, while the tail is
+    /// a block `renew` made (other code may replace the tail with a block of its own).
+    current: Option<(usize, usize)>,
+}
+
+impl TailBlocks {
+    const fn new() -> TailBlocks {
+        TailBlocks {
+            retired: VecDeque::new(),
+            retired_bytes: 0,
+            current: None,
+        }
+    }
+
+    /// Replaces the full, sealed (empty) `tail` with a block of room for at least `wanted`
+    /// bytes, keeping the full one for later reuse.
+    #[inline(never)]
+    fn renew(&mut self, tail: &mut BytesMut, wanted: usize) {
+        let full = std::mem::take(tail);
+        if let Some((end, size)) = self.current.take() {
+            // Only a block this keeps track of, filled to its end, is retired.
+            if full.as_ptr() as usize == end && size <= RETIRED_TAIL_BYTES {
+                self.retired.push_back((full, size));
+                self.retired_bytes += size;
+                while self.retired_bytes > RETIRED_TAIL_BYTES {
+                    let (_, size) = self.retired.pop_front().expect("bytes are counted");
+                    self.retired_bytes -= size;
+                }
+            }
+        }
+        // The block just filled is left out: a reader is usually still on it, and writing the
+        // next block while it reads this one keeps the two from taking turns on one buffer.
+        let older = self.retired.len().saturating_sub(1);
+        let reclaimed = self
+            .retired
+            .iter_mut()
+            .take(older)
+            .position(|(block, _)| block.try_reclaim(wanted));
+        *tail = match reclaimed {
+            Some(index) => {
+                let (block, size) = self.retired.remove(index).expect("found at index");
+                self.retired_bytes -= size;
+                block
+            }
+            None => BytesMut::with_capacity(wanted),
+        };
+        let size = tail.capacity();
+        self.current = Some((tail.as_ptr() as usize + size, size));
+    }
+}
+
 /// The error byte-level writes return after [`AsyncStream::close`].
 pub(crate) fn closed_error() -> io::Error {
     io::Error::new(
@@ -844,6 +915,7 @@ impl Clone for AsyncStream {
             newline_free: self.newline_free,
             closed: self.closed,
             read_waker: None,
+            tail_blocks: TailBlocks::new(),
         }
     }
 }
