@@ -189,7 +189,10 @@ fn write_waits_at_capacity_and_is_woken_by_the_first_read_that_makes_room() {
             .is_full());
         let mut blocked = spawn(writer.write_segment(segments[sent].clone()));
         assert_pending!(blocked.poll());
-        assert!(!blocked.is_woken(), "woken before any room at capacity {capacity}");
+        assert!(
+            !blocked.is_woken(),
+            "woken before any room at capacity {capacity}"
+        );
         let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
         assert_eq!(segment.unwrap(), MESSAGE[..1]);
         assert!(
@@ -1064,7 +1067,324 @@ fn cross_thread_wakes_answer_parks_on_the_byte_path() {
             reader.woken as f64 / mib,
             reader.parked as f64 / mib
         );
-        assert!(writer.woken <= writer.parked, "{frame} B: writer {writer:?}");
-        assert!(reader.woken <= reader.parked, "{frame} B: reader {reader:?}");
+        assert!(
+            writer.woken <= writer.parked,
+            "{frame} B: writer {writer:?}"
+        );
+        assert!(
+            reader.woken <= reader.parked,
+            "{frame} B: reader {reader:?}"
+        );
     }
+}
+
+// ---- liveness: the read that makes room wakes the writer; len() is exact ----
+
+/// The shape of code that runs on `tokio::io::duplex`: the reader takes a few bytes and never
+/// reads or parks on the pipe again, so only the read that made room can wake the writer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_blocked_on_a_full_pipe_is_woken_by_a_reader_that_never_parks() {
+    let (mut w, mut r) = pipe(32);
+    let writer = tokio::spawn(async move {
+        assert_eq!(w.write(&[0; 64]).await?, 32);
+        w.write(&[0; 64]).await // Ok(4) once the reader took 4 bytes
+    });
+    let mut head = [0; 4];
+    r.read_exact(&mut head).await.unwrap();
+    let second = tokio::time::timeout(Duration::from_secs(60), writer)
+        .await
+        .expect("the blocked writer was never woken by the read that made room")
+        .unwrap()
+        .unwrap();
+    assert_eq!(second, 4);
+    drop(r);
+}
+
+/// The reader's ways of consuming bytes, each taking the first 4-byte line "abc\n".
+#[derive(Clone, Copy, Debug)]
+enum ConsumePath {
+    ReadSegment,
+    ReadChunk,
+    ReadBytes,
+    ReadLine,
+    AsyncRead,
+    AsyncBufReadConsume,
+    Stream,
+    #[cfg(feature = "futures-io")]
+    FuturesRead,
+    #[cfg(feature = "futures-io")]
+    FuturesBufReadConsume,
+    /// `write_to` a socket that takes 4 bytes, then stays pending.
+    WriteTo,
+}
+
+const CONSUME_PATHS: &[ConsumePath] = &[
+    ConsumePath::ReadSegment,
+    ConsumePath::ReadChunk,
+    ConsumePath::ReadBytes,
+    ConsumePath::ReadLine,
+    ConsumePath::AsyncRead,
+    ConsumePath::AsyncBufReadConsume,
+    ConsumePath::Stream,
+    #[cfg(feature = "futures-io")]
+    ConsumePath::FuturesRead,
+    #[cfg(feature = "futures-io")]
+    ConsumePath::FuturesBufReadConsume,
+    ConsumePath::WriteTo,
+];
+
+/// A socket that accepts `budget` bytes in all, then stays pending without ever waking.
+struct TakesSomeThenStalls {
+    budget: usize,
+    taken: Vec<u8>,
+}
+
+impl AsyncWrite for TakesSomeThenStalls {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.budget == 0 {
+            return Poll::Pending;
+        }
+        let n = buf.len().min(self.budget);
+        self.budget -= n;
+        self.taken.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+/// Consumes the first line, "abc\n", through `path`, polling once; returns the bytes consumed.
+fn consume_first_line(reader: &mut PipeReader, path: ConsumePath) -> Vec<u8> {
+    match path {
+        ConsumePath::ReadSegment => {
+            let segment = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
+            segment.unwrap().to_vec()
+        }
+        ConsumePath::ReadChunk => {
+            let chunk = assert_ready!(spawn(reader.read_chunk(4)).poll()).unwrap();
+            chunk.unwrap().to_vec()
+        }
+        ConsumePath::ReadBytes => {
+            let bytes = assert_ready!(spawn(reader.read_bytes(4)).poll()).unwrap();
+            bytes.to_vec()
+        }
+        ConsumePath::ReadLine => {
+            let line = assert_ready!(spawn(reader.read_line()).poll()).unwrap();
+            line.unwrap().to_vec()
+        }
+        ConsumePath::AsyncRead => {
+            let mut buf = [0u8; 4];
+            let n = assert_ready!(spawn(reader.read(&mut buf)).poll()).unwrap();
+            buf[..n].to_vec()
+        }
+        ConsumePath::AsyncBufReadConsume => {
+            let mut task = spawn(());
+            let chunk = assert_ready!(task.enter(|cx, _| Pin::new(&mut *reader)
+                .poll_fill_buf(cx)
+                .map_ok(<[u8]>::to_vec)))
+            .unwrap();
+            Pin::new(&mut *reader).consume(4);
+            chunk[..4].to_vec()
+        }
+        ConsumePath::Stream => {
+            let segment = assert_ready!(spawn(reader.next()).poll()).unwrap();
+            segment.unwrap().to_vec()
+        }
+        #[cfg(feature = "futures-io")]
+        ConsumePath::FuturesRead => {
+            let mut buf = [0u8; 4];
+            let n = assert_ready!(spawn(futures::io::AsyncReadExt::read(reader, &mut buf)).poll())
+                .unwrap();
+            buf[..n].to_vec()
+        }
+        #[cfg(feature = "futures-io")]
+        ConsumePath::FuturesBufReadConsume => {
+            let mut task = spawn(());
+            let chunk = assert_ready!(task.enter(|cx, _| {
+                futures::io::AsyncBufRead::poll_fill_buf(Pin::new(&mut *reader), cx)
+                    .map_ok(<[u8]>::to_vec)
+            }))
+            .unwrap();
+            futures::io::AsyncBufRead::consume(Pin::new(&mut *reader), 4);
+            chunk[..4].to_vec()
+        }
+        ConsumePath::WriteTo => {
+            let mut socket = TakesSomeThenStalls {
+                budget: 4,
+                taken: Vec::new(),
+            };
+            assert_pending!(spawn(reader.write_to(&mut socket)).poll());
+            socket.taken
+        }
+    }
+}
+
+#[test]
+fn a_blocked_writer_is_woken_by_the_read_that_made_room_on_every_read_path() {
+    for &path in CONSUME_PATHS {
+        let (mut writer, mut reader) = pipe(32);
+        for _ in 0..8 {
+            writer.try_write_segment("abc\n").unwrap();
+        }
+        let mut blocked = spawn(writer.write(&[0; 64]));
+        assert_pending!(blocked.poll());
+        assert_eq!(consume_first_line(&mut reader, path), b"abc\n", "{path:?}");
+        assert!(
+            blocked.is_woken(),
+            "{path:?}: the writer was not woken by the read that made room"
+        );
+        assert_eq!(
+            assert_ready!(blocked.poll()).unwrap(),
+            4,
+            "{path:?}: the write takes the room made, as duplex's does"
+        );
+    }
+}
+
+#[test]
+fn len_is_exact_on_both_halves_after_every_read_path() {
+    for &path in CONSUME_PATHS {
+        let (mut writer, mut reader) = pipe(64);
+        writer.try_write_segment("abc\n").unwrap();
+        writer.try_write_segment("de").unwrap();
+        assert_eq!((writer.len(), reader.len()), (6, 6), "{path:?}");
+        assert_eq!(consume_first_line(&mut reader, path), b"abc\n", "{path:?}");
+        assert_eq!((writer.len(), reader.len()), (2, 2), "{path:?}");
+    }
+}
+
+#[test]
+fn len_after_two_segments_and_one_read_segment_is_the_second_segment_on_both_halves() {
+    let (mut writer, mut reader) = pipe(16);
+    assert_eq!(
+        assert_ready!(spawn(writer.write_segment("abc")).poll()).unwrap(),
+        3
+    );
+    assert_eq!(
+        assert_ready!(spawn(writer.write_segment("de")).poll()).unwrap(),
+        2
+    );
+    let first = assert_ready!(spawn(reader.read_segment()).poll()).unwrap();
+    assert_eq!(first.unwrap(), "abc");
+    assert_eq!(writer.len(), 2);
+    assert_eq!(reader.len(), 2);
+}
+
+#[test]
+fn bytes_gathered_by_a_waiting_read_line_are_not_counted_by_the_writer() {
+    let (mut writer, mut reader) = pipe(4);
+    writer.try_write_segment("abcd").unwrap();
+    let mut line = spawn(reader.read_line());
+    assert_pending!(line.poll());
+    // The documented exception: the partial line is the request's, not in flight, so the
+    // writer may send the rest of a line longer than the capacity.
+    assert_eq!(writer.len(), 0);
+    assert_eq!(writer.try_write_segment("ef\n"), Ok(3));
+    assert!(line.is_woken());
+    assert_eq!(assert_ready!(line.poll()).unwrap().unwrap(), "abcdef\n");
+    drop(line);
+    assert_eq!((writer.len(), reader.len()), (0, 0));
+}
+
+#[test]
+fn a_byte_write_larger_than_the_room_returns_what_fit() {
+    let (mut writer, mut reader) = pipe(10);
+    assert_eq!(
+        assert_ready!(spawn(writer.write(b"0123")).poll()).unwrap(),
+        4
+    );
+    assert_eq!(
+        assert_ready!(spawn(writer.write(b"456789abcdef")).poll()).unwrap(),
+        6
+    );
+    assert_eq!(writer.len(), 10);
+    let mut all = [0u8; 16];
+    let n = assert_ready!(spawn(reader.read(&mut all)).poll()).unwrap();
+    assert_eq!(&all[..n], b"0123456789");
+}
+
+// ---- failure atomicity: a refused write leaves the pipe as it was ----
+
+/// Every write form of the writer, each expected to fail with `BrokenPipe` on this pipe.
+fn every_write_fails_with_broken_pipe(writer: &mut PipeWriter) {
+    let kind = |result: io::Result<usize>| result.unwrap_err().kind();
+    let broken = io::ErrorKind::BrokenPipe;
+    assert_eq!(
+        kind(assert_ready!(spawn(writer.write_segment("x")).poll())),
+        broken
+    );
+    assert!(writer.try_write_segment("x").unwrap_err().is_closed());
+    assert_eq!(
+        kind(assert_ready!(spawn(writer.write(b"x")).poll())),
+        broken
+    );
+    let slices = [IoSlice::new(b"x"), IoSlice::new(b"y")];
+    assert_eq!(
+        kind(assert_ready!(spawn(writer.write_vectored(&slices)).poll())),
+        broken
+    );
+    let sent = assert_ready!(spawn(writer.send(Bytes::from_static(b"x"))).poll());
+    assert_eq!(sent.unwrap_err().kind(), broken);
+    let mut socket: &[u8] = b"from a socket";
+    assert_eq!(
+        kind(assert_ready!(
+            spawn(writer.read_from(&mut socket, 64)).poll()
+        )),
+        broken
+    );
+    assert_eq!(
+        socket.len(),
+        13,
+        "read_from read from the socket for a pipe it cannot write"
+    );
+}
+
+#[test]
+fn writes_after_close_fail_and_leave_the_pipe_unchanged() {
+    let (mut writer, mut reader) = pipe(16);
+    writer.try_write_segment("abc").unwrap();
+    assert_eq!(assert_ready!(spawn(writer.write(b"de")).poll()).unwrap(), 2);
+    writer.close();
+    every_write_fails_with_broken_pipe(&mut writer);
+    assert_eq!((writer.len(), reader.len()), (5, 5));
+    let mut all = Vec::new();
+    assert_ready!(spawn(reader.read_to_end(&mut all)).poll()).unwrap();
+    assert_eq!(all, b"abcde");
+}
+
+#[test]
+fn writes_after_the_reader_dropped_fail_and_leave_the_pipe_unchanged() {
+    let (mut writer, reader) = pipe(16);
+    writer.try_write_segment("abc").unwrap();
+    drop(reader);
+    every_write_fails_with_broken_pipe(&mut writer);
+    assert_eq!(writer.len(), 0);
+    assert!(writer.is_empty());
+}
+
+#[test]
+fn a_refused_write_on_a_full_pipe_leaves_it_unchanged() {
+    let (mut writer, mut reader) = pipe(4);
+    writer.try_write_segment("abcd").unwrap();
+    let frame = Bytes::from_static(b"efgh");
+    let back = writer.try_write_segment(frame.clone()).unwrap_err();
+    assert!(back.is_full());
+    assert_eq!(back.into_inner().as_ptr(), frame.as_ptr());
+    assert_pending!(spawn(writer.write(b"x")).poll());
+    assert_pending!(spawn(writer.write_segment("y")).poll());
+    assert_eq!((writer.len(), reader.len()), (4, 4));
+    assert_eq!(
+        assert_ready!(spawn(reader.read_bytes(4)).poll()).unwrap(),
+        "abcd"
+    );
 }
