@@ -1,6 +1,9 @@
 //! loom models of the pipe: every interleaving of a writer thread and a reader thread (within
 //! `LOOM_MAX_PREEMPTIONS`) completes, delivers every byte in order, and never loses a wakeup
-//! (loom reports a deadlock when a blocked side is never woken).
+//! (loom reports a deadlock when a blocked side is never woken). The hand-off of room is a
+//! lock-free count the reader bumps after every read plus a "writer waiting" flag in the same
+//! atomic word; the models below race the writer's parking against the reader's update, check
+//! that a read that makes room wakes the writer with no further read, and that `len()` is exact.
 //!
 //! Run with:
 //! `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 CARGO_TARGET_DIR=target/loom cargo test --release --test loom_pipe`
@@ -108,5 +111,61 @@ fn one_byte_reads_against_a_blocked_writer_deliver_everything() {
         }
         assert_eq!(all, b"abcd");
         producer.join().unwrap();
+    });
+}
+
+#[test]
+fn the_read_that_makes_room_wakes_a_blocked_writer_with_no_further_read() {
+    loom::model(|| {
+        let (mut writer, mut reader) = pipe(2);
+        writer.try_write_segment("ab").unwrap();
+        // The write races the read: it finds room, or parks and must be woken by that read.
+        let producer = thread::spawn(move || {
+            let written = block_on(writer.write(b"cd")).unwrap();
+            (written, writer)
+        });
+        // One read, then the reader neither reads nor parks on the pipe again.
+        assert_eq!(block_on(reader.read_chunk(1)).unwrap().unwrap(), "a");
+        let (written, writer) = producer.join().unwrap();
+        assert_eq!(written, 1);
+        assert_eq!((writer.len(), reader.len()), (2, 2));
+    });
+}
+
+#[test]
+fn a_byte_read_racing_a_parking_writer_wakes_it() {
+    loom::model(|| {
+        let (mut writer, mut reader) = pipe(1);
+        let producer = thread::spawn(move || {
+            block_on(writer.write_all(b"xy")).unwrap();
+            writer
+        });
+        let mut first = [0u8; 1];
+        block_on(reader.read_exact(&mut first)).unwrap();
+        assert_eq!(&first, b"x");
+        let writer = producer.join().unwrap();
+        assert_eq!(writer.len(), 1);
+        let mut second = [0u8; 1];
+        block_on(reader.read_exact(&mut second)).unwrap();
+        assert_eq!(&second, b"y");
+        assert_eq!(writer.len(), 0);
+    });
+}
+
+#[test]
+fn len_is_exact_as_of_every_read_that_returned() {
+    loom::model(|| {
+        let (mut writer, mut reader) = pipe(8);
+        writer.try_write_segment("abc").unwrap();
+        writer.try_write_segment("de").unwrap();
+        let consumer = thread::spawn(move || {
+            assert_eq!(block_on(reader.read_segment()).unwrap().unwrap(), "abc");
+            reader
+        });
+        // Concurrently with the read: before it or after it, never anything else.
+        let len = writer.len();
+        assert!(len == 5 || len == 2, "writer.len() was {len}");
+        let reader = consumer.join().unwrap();
+        assert_eq!((writer.len(), reader.len()), (2, 2));
     });
 }

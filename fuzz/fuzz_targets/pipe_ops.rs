@@ -2,7 +2,8 @@
 //! its own counting waker, checked after every step against a model of the bytes in flight:
 //! delivery order and content, zero-copy hand-off of whole segments, end of file only after the
 //! writer is gone and everything was read, no lost wakeup (a parked half is woken by the other
-//! half's progress, and both halves are never parked at once), cancellation safety of dropped
+//! half's progress, a parked writer by the very read that made room, and both halves are never
+//! parked at once), `len()` exact on both halves, cancellation safety of dropped
 //! read futures, and the memory bound (in flight < capacity + the largest single write + what a
 //! parked `read_line`/`read_bytes` holds, which the pipe documents as not counted).
 //!
@@ -508,9 +509,25 @@ impl Harness {
     }
 
     /// The invariants between any two steps.
-    fn check(&mut self, writer_progressed: bool, reader_was_parked: bool, writer_was_parked: bool) {
+    fn check(
+        &mut self,
+        writer_progressed: bool,
+        reader_consumed: bool,
+        reader_was_parked: bool,
+        writer_was_parked: bool,
+    ) {
         let reader_woken = self.reader_side.take_wakes();
         let writer_woken = self.writer_side.take_wakes();
+        // The read that made room wakes a parked writer, with no further read (a parked
+        // writer's written count is fixed, so there is room exactly when len() < capacity).
+        if let (Some(writer), Some(_)) = (&self.writer, &self.reader) {
+            if writer_was_parked && reader_consumed && writer.len() < self.capacity {
+                assert!(
+                    writer_woken,
+                    "the parked writer was not woken by the read that made room"
+                );
+            }
+        }
         // No lost wakeup: the writer's progress (bytes accepted, close, drop) wakes a parked
         // reader, and a dropped reader wakes a parked writer.
         if reader_was_parked && writer_progressed && self.reader.is_some() {
@@ -536,6 +553,10 @@ impl Harness {
         if let Some(writer) = &self.writer {
             if self.reader.is_none() {
                 assert_eq!(writer.len(), 0, "writer.len() after the reader left");
+            } else {
+                // Exact, but for what a waiting read gathered (documented as not counted).
+                let counted = self.in_flight.len() - self.held_by_waiting_read.min(self.in_flight.len());
+                assert_eq!(writer.len(), counted, "writer.len()");
             }
         }
         assert!(
@@ -570,12 +591,19 @@ fuzz_target!(|script: Script| {
     };
     for op in script.ops {
         let written_before = harness.written;
+        let read_before = harness.read;
         let closed_before = harness.writer_closed;
         let reader_was_parked = harness.reader_side.parked;
         let writer_was_parked = harness.writer_side.parked;
         harness.apply(op);
         let writer_progressed =
             harness.written > written_before || harness.writer_closed != closed_before;
-        harness.check(writer_progressed, reader_was_parked, writer_was_parked);
+        let reader_consumed = harness.read > read_before;
+        harness.check(
+            writer_progressed,
+            reader_consumed,
+            reader_was_parked,
+            writer_was_parked,
+        );
     }
 });
