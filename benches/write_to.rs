@@ -1,4 +1,5 @@
-//! Flushing segments to a Unix socket: `AsyncStream::write_to` against the three usual ways.
+//! Flushing segments to a Unix socket (TCP on loopback where there are no Unix sockets):
+//! `AsyncStream::write_to` against the three usual ways.
 //!
 //! 256 MiB per iteration (set `STREAMVIEW_BENCH_MIB` to shrink it for a quick run), made of
 //! segments of 64 B, 1 KiB and 16 KiB (`STREAMVIEW_BENCH_SIZES=512,2048,...` to sweep others),
@@ -34,7 +35,6 @@ use criterion::{
 };
 use streamview::{AsyncStream, MAX_WRITE_SLICES};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
 const COPY_BUFFER: usize = 64 * 1024;
@@ -84,13 +84,31 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for CountingWriter<W> {
     }
 }
 
-type Socket = CountingWriter<UnixStream>;
+#[cfg(unix)]
+type Stream = tokio::net::UnixStream;
+#[cfg(not(unix))]
+type Stream = tokio::net::TcpStream;
+
+type Socket = CountingWriter<Stream>;
+
+/// A connected pair: a Unix socket pair, or a TCP connection on loopback without Unix sockets.
+#[cfg(unix)]
+async fn socket_pair() -> io::Result<(Stream, Stream)> {
+    Stream::pair()
+}
+
+/// A connected pair: a Unix socket pair, or a TCP connection on loopback without Unix sockets.
+#[cfg(not(unix))]
+async fn socket_pair() -> io::Result<(Stream, Stream)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (connected, accepted) = tokio::join!(Stream::connect(address), listener.accept());
+    Ok((connected?, accepted?.0))
+}
 
 /// A connected socket whose peer is drained by a plain thread until the socket is dropped.
 fn drained_socket(runtime: &Runtime) -> Socket {
-    let (ours, theirs) = runtime
-        .block_on(async { UnixStream::pair() })
-        .expect("socket pair");
+    let (ours, theirs) = runtime.block_on(socket_pair()).expect("socket pair");
     let mut theirs = theirs.into_std().expect("std socket");
     theirs.set_nonblocking(false).expect("blocking peer");
     thread::spawn(move || {
