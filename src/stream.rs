@@ -793,9 +793,12 @@ impl AsyncStream {
         &mut self,
         write: impl FnOnce(&mut AsyncStream) -> R,
     ) -> R {
+        // A parked reader is woken once the whole write stands, never for a part rolled back.
+        let parked_reader = self.read_waker.take();
         let mut rollback = Rollback {
             checkpoint: Checkpoint::of(self),
             stream: self,
+            parked_reader,
             armed: true,
         };
         let result = write(&mut *rollback.stream);
@@ -1458,10 +1461,13 @@ impl Checkpoint {
     }
 }
 
-/// Restores a [`Checkpoint`] when dropped armed, that is when the write it guards unwinds.
+/// Restores a [`Checkpoint`] when dropped armed, that is when the write it guards unwinds, and
+/// gives back the waker of a reader parked before the write, waking it if the write stood and
+/// added bytes.
 struct Rollback<'a> {
     stream: &'a mut AsyncStream,
     checkpoint: Checkpoint,
+    parked_reader: Option<Waker>,
     armed: bool,
 }
 
@@ -1469,6 +1475,12 @@ impl Drop for Rollback<'_> {
     fn drop(&mut self) {
         if self.armed {
             self.checkpoint.restore(self.stream);
+        }
+        if self.stream.read_waker.is_none() {
+            self.stream.read_waker = self.parked_reader.take();
+        }
+        if !self.armed && self.stream.len > self.checkpoint.len {
+            self.stream.wake_reader();
         }
     }
 }
