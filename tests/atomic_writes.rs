@@ -30,11 +30,14 @@ fn expect_panic<T>(stream: &mut AsyncStream, misuse: impl FnOnce(&mut AsyncStrea
     }
 }
 
+/// Builds one shape of stream.
+type Build = fn() -> AsyncStream;
+
 /// The shapes a failing write may meet: empty, frozen segments only, a tail with spare room, a
 /// tail whose block is exactly full, and a tail with less than 4 KiB of room left. Builders, so a
 /// stream and its control are built by the same calls and share their exact layout (`Clone`
 /// copies the tail without its spare room).
-fn shapes() -> Vec<(&'static str, fn() -> AsyncStream)> {
+fn shapes() -> Vec<(&'static str, Build)> {
     vec![
         ("empty", AsyncStream::new),
         ("segments", || {

@@ -158,7 +158,8 @@ mod fmt_write {
     fn fmt_write_puts_text_into_the_write_tail_shared_with_byte_writes() {
         let mut stream = AsyncStream::new();
         io::Write::write_all(&mut stream, b"GET ").unwrap();
-        write!(stream, "/{}?n={}", "path", 42).unwrap();
+        let path = "path";
+        write!(stream, "/{path}?n={}", 42).unwrap();
         stream.write_str(" HTTP/1.1\r\n").unwrap();
         assert_eq!(stream, b"GET /path?n=42 HTTP/1.1\r\n");
         assert_eq!(

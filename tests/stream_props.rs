@@ -154,6 +154,8 @@ impl Model {
 }
 
 #[derive(Debug, Clone)]
+// Without `codec` and `tokio` the encode and read_from operations are generated but do nothing.
+#[cfg_attr(not(all(feature = "codec", feature = "tokio")), allow(dead_code))]
 enum Op {
     WriteSegment(Vec<u8>),
     WriteSegments(Vec<Vec<u8>>),
