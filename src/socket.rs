@@ -11,7 +11,7 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, BufMut};
+use bytes::Buf;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::io::poll_read_buf;
 
@@ -339,10 +339,11 @@ impl AsyncStream {
         // an error (even after `src` filled part of the buffer) the stream is as it was, and a
         // fresh block is only kept once it holds bytes.
         let read =
-            self.write_with_spare(
+            self.fill_spare(
                 max.min(READ_MIN_SPARE),
                 READ_BLOCK,
-                |room| match poll_read_buf(src, cx, &mut room.limit(max)) {
+                max,
+                |room| match poll_read_buf(src, cx, room) {
                     Poll::Ready(Ok(n)) => Ok(Poll::Ready(n)),
                     Poll::Ready(Err(error)) => Err(error),
                     Poll::Pending => Ok(Poll::Pending),

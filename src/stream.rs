@@ -786,6 +786,27 @@ impl AsyncStream {
         Ok(value)
     }
 
+    /// Runs `fill` with the tail's spare room (at least `min_spare` bytes, a new block sized by
+    /// [`reserve_tail`](Self::reserve_tail)`(wanted)` when less is left) as a `BufMut` limited
+    /// to `max` bytes, and commits what it appended when it returns `Ok`.
+    ///
+    /// Cheaper than [`write_with_spare`](Self::write_with_spare) (no split of the block): the
+    /// `BufMut` view can only append into the spare room, never see or change held bytes. On
+    /// `Err`, on a panic, or when nothing was appended, the stream is left exactly as it was.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn fill_spare<T, E>(
+        &mut self,
+        min_spare: usize,
+        wanted: usize,
+        max: usize,
+        fill: impl FnOnce(&mut bytes::buf::Limit<&mut BytesMut>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let staged = SpareFill::begin(self, min_spare.max(1), wanted);
+        let value = fill(&mut (&mut staged.stream.tail).limit(max))?;
+        staged.commit();
+        Ok(value)
+    }
+
     /// Runs `write` (a sequence of writes) and, if it panics, restores the stream to the state
     /// it had before, layout and spare room included. For writes whose parts come from a caller's
     /// code, such as a `Buf` handed to `BufMut::put`.
@@ -1577,6 +1598,65 @@ impl Drop for SpareWrite<'_> {
 }
 
 #[cfg(feature = "tokio")]
+/// An append into the tail's spare room in place (see [`AsyncStream::fill_spare`]); dropped
+/// uncommitted it truncates the tail back and puts a set-aside tail back.
+#[cfg(feature = "tokio")]
+struct SpareFill<'a> {
+    stream: &'a mut AsyncStream,
+    /// The old tail, when a new block had to be started: it stays the tail unless bytes commit.
+    set_aside: Option<BytesMut>,
+    tail_len: usize,
+    committed: bool,
+}
+
+#[cfg(feature = "tokio")]
+impl<'a> SpareFill<'a> {
+    fn begin(stream: &'a mut AsyncStream, min_spare: usize, wanted: usize) -> SpareFill<'a> {
+        let set_aside = (stream.tail.capacity() - stream.tail.len() < min_spare).then(|| {
+            let old = mem::take(&mut stream.tail);
+            // An empty, capacity-less tail: `reserve_tail` starts a block without sealing.
+            stream.reserve_tail(wanted.max(min_spare));
+            old
+        });
+        SpareFill {
+            tail_len: stream.tail.len(),
+            stream,
+            set_aside,
+            committed: false,
+        }
+    }
+
+    fn commit(mut self) {
+        let added = self.stream.tail.len() - self.tail_len;
+        if added == 0 {
+            return;
+        }
+        self.committed = true;
+        let stream = &mut *self.stream;
+        if let Some(old) = self.set_aside.take() {
+            // The old tail's bytes come first: seal them, then the new block is the tail.
+            let fresh = mem::replace(&mut stream.tail, old);
+            stream.seal_tail();
+            stream.tail = fresh;
+        }
+        stream.len += added;
+        stream.wake_reader();
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for SpareFill<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        match self.set_aside.take() {
+            Some(old) => self.stream.tail = old,
+            None => self.stream.tail.truncate(self.tail_len),
+        }
+    }
+}
+
 /// `true` when `next` starts where `tail`'s bytes end, so `unsplit` joins them without a copy.
 fn follows(tail: &BytesMut, next: &BytesMut) -> bool {
     tail.as_ptr().wrapping_add(tail.len()) == next.as_ptr()
