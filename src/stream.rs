@@ -794,6 +794,7 @@ impl AsyncStream {
     /// `BufMut` view can only append into the spare room, never see or change held bytes. On
     /// `Err`, on a panic, or when nothing was appended, the stream is left exactly as it was.
     #[cfg(feature = "tokio")]
+    #[inline]
     pub(crate) fn fill_spare<T, E>(
         &mut self,
         min_spare: usize,
@@ -805,6 +806,17 @@ impl AsyncStream {
         let value = fill(&mut (&mut staged.stream.tail).limit(max))?;
         staged.commit();
         Ok(value)
+    }
+
+    /// Moves the tail aside and starts a new block in its place (sized by `reserve_tail`), for a
+    /// write that keeps the block only if it commits; returns the old tail.
+    #[cfg(feature = "tokio")]
+    #[cold]
+    fn start_block_aside(&mut self, wanted: usize) -> BytesMut {
+        let old = mem::take(&mut self.tail);
+        // An empty, capacity-less tail: `reserve_tail` starts a block without sealing.
+        self.reserve_tail(wanted);
+        old
     }
 
     /// Runs `write` (a sequence of writes) and, if it panics, restores the stream to the state
@@ -1527,10 +1539,7 @@ impl<'a> SpareWrite<'a> {
         let tail_len = stream.tail.len();
         let tail_capacity = stream.tail.capacity();
         let set_aside = if tail_capacity - tail_len < min_spare {
-            let old = mem::take(&mut stream.tail);
-            // An empty, capacity-less tail: `reserve_tail` starts a block without sealing.
-            stream.reserve_tail(wanted.max(min_spare));
-            Some(old)
+            Some(stream.start_block_aside(wanted.max(min_spare)))
         } else {
             None
         };
@@ -1611,13 +1620,13 @@ struct SpareFill<'a> {
 
 #[cfg(feature = "tokio")]
 impl<'a> SpareFill<'a> {
+    #[inline]
     fn begin(stream: &'a mut AsyncStream, min_spare: usize, wanted: usize) -> SpareFill<'a> {
-        let set_aside = (stream.tail.capacity() - stream.tail.len() < min_spare).then(|| {
-            let old = mem::take(&mut stream.tail);
-            // An empty, capacity-less tail: `reserve_tail` starts a block without sealing.
-            stream.reserve_tail(wanted.max(min_spare));
-            old
-        });
+        let set_aside = if stream.tail.capacity() - stream.tail.len() < min_spare {
+            Some(stream.start_block_aside(wanted.max(min_spare)))
+        } else {
+            None
+        };
         SpareFill {
             tail_len: stream.tail.len(),
             stream,
@@ -1626,6 +1635,7 @@ impl<'a> SpareFill<'a> {
         }
     }
 
+    #[inline]
     fn commit(mut self) {
         let added = self.stream.tail.len() - self.tail_len;
         if added == 0 {
@@ -1646,6 +1656,7 @@ impl<'a> SpareFill<'a> {
 
 #[cfg(feature = "tokio")]
 impl Drop for SpareFill<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.committed {
             return;
