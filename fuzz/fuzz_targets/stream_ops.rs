@@ -67,19 +67,35 @@ enum Op {
     WriteSegment(Data),
     WriteSegments(Vec<Data>),
     ExtendSegments(Vec<Data>),
-    Append { segments: Vec<Data>, tail: Data },
+    Append {
+        segments: Vec<Data>,
+        tail: Data,
+    },
     UnreadSegment(Data),
     // BufMut.
     PutSlice(Data),
     PutU8(u8),
     PutU32(u32),
-    PutBytes { byte: u8, count: u16 },
-    PutChain { head: Data, byte: u8, count: u16 },
-    ChunkMut { byte: u8, count: u16 },
+    PutBytes {
+        byte: u8,
+        count: u16,
+    },
+    PutChain {
+        head: Data,
+        byte: u8,
+        count: u16,
+    },
+    ChunkMut {
+        byte: u8,
+        count: u16,
+    },
     // std Write.
     Write(Data),
     WriteVectored(Vec<Data>),
-    WriteAllRepeated { byte: u8, count: u16 },
+    WriteAllRepeated {
+        byte: u8,
+        count: u16,
+    },
     // Tokio AsyncWrite.
     PollWrite(Data),
     PollWriteVectored(Vec<Data>),
@@ -103,7 +119,9 @@ enum Op {
     PollFillBufConsume(u16),
     // Segment reads and edits.
     ReadSegment,
-    ReadSegments { take: u8 },
+    ReadSegments {
+        take: u8,
+    },
     UnwriteSegment,
     ReadChunk(u16),
     ReadBytes(u16),
@@ -115,11 +133,18 @@ enum Op {
     // Views and copies.
     Segment(u8),
     ToBytes,
-    Clone { continue_with_clone: bool },
-    DeepClone { continue_with_copy: bool },
+    Clone {
+        continue_with_clone: bool,
+    },
+    DeepClone {
+        continue_with_copy: bool,
+    },
     // Writes that fail: the stream must be left exactly as it was.
     /// `put_bytes` of `remaining_mut() + excess` bytes (`excess == 0`: `usize::MAX`).
-    PutBytesHuge { byte: u8, excess: u8 },
+    PutBytesHuge {
+        byte: u8,
+        excess: u8,
+    },
     /// `put` of a `Buf` claiming `held.len() + extra` bytes (`None`: `usize::MAX`), optionally
     /// after a first chunk large enough to go in as its own segment.
     PutLyingBuf {
@@ -135,10 +160,16 @@ enum Op {
         panics: bool,
     },
     /// `read_from` a source that fills part of the buffer, then errors.
-    ReadFromErroring { filled: Data, max: u16 },
+    ReadFromErroring {
+        filled: Data,
+        max: u16,
+    },
     // Writes through the newer paths that succeed.
     EncodeOk(Data),
-    ReadFromOk { data: Data, max: u16 },
+    ReadFromOk {
+        data: Data,
+        max: u16,
+    },
     FmtWrite(Data),
     /// `BufRead::consume` of any amount: past the end it empties the stream.
     ConsumeClamped(u16),
@@ -279,7 +310,10 @@ fn check(stream: &AsyncStream, model: &Model) {
     assert_eq!(stream.is_empty(), expected.is_empty());
     assert_eq!(stream.is_closed(), model.closed);
     assert!(*stream == expected, "content differs from the model");
-    assert!(Buf::chunk(stream).len() <= Buf::remaining(stream), "chunk() past remaining()");
+    assert!(
+        Buf::chunk(stream).len() <= Buf::remaining(stream),
+        "chunk() past remaining()"
+    );
 
     let segments: Vec<&[u8]> = stream.segments().collect();
     assert_eq!(segments.len(), stream.num_segments());
@@ -404,7 +438,11 @@ impl Harness {
         self.apply_op(op, &mut cx);
         if let Some(before) = layout_before {
             let spare = self.stream.chunk_mut().len();
-            assert_eq!((segment_lens(&self.stream), spare), before, "a failed write changed the layout");
+            assert_eq!(
+                (segment_lens(&self.stream), spare),
+                before,
+                "a failed write changed the layout"
+            );
         }
     }
 
@@ -889,7 +927,11 @@ impl Harness {
                 large_first,
                 extra,
             } => {
-                let mut bytes = if large_first { vec![7u8; 16 * 1024] } else { Vec::new() };
+                let mut bytes = if large_first {
+                    vec![7u8; 16 * 1024]
+                } else {
+                    Vec::new()
+                };
                 bytes.extend_from_slice(&held);
                 let claimed = match extra {
                     Some(extra) => bytes.len() + usize::from(extra) + 1,
