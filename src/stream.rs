@@ -766,7 +766,7 @@ impl AsyncStream {
         self.wake_reader();
     }
 
-    #[cfg(feature = "tokio")]
+    #[cfg(feature = "codec")]
     /// Runs `write` with the tail's spare room (at least `min_spare` bytes; a new block sized by
     /// [`reserve_tail`](Self::reserve_tail)`(wanted)` when less is left) as an empty `BytesMut`
     /// of its own, and commits what it appended when it returns `Ok`.
@@ -1518,7 +1518,7 @@ impl Drop for Rollback<'_> {
     }
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "codec")]
 /// A write into the tail's spare room held apart from the stream until it is committed; see
 /// [`AsyncStream::write_with_spare`]. Dropped uncommitted (an error or a panic), it puts the tail
 /// back with its spare room.
@@ -1533,7 +1533,7 @@ struct SpareWrite<'a> {
     committed: bool,
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "codec")]
 impl<'a> SpareWrite<'a> {
     fn begin(stream: &'a mut AsyncStream, min_spare: usize, wanted: usize) -> SpareWrite<'a> {
         let tail_len = stream.tail.len();
@@ -1581,7 +1581,7 @@ impl<'a> SpareWrite<'a> {
     }
 }
 
-#[cfg(feature = "tokio")]
+#[cfg(feature = "codec")]
 impl Drop for SpareWrite<'_> {
     fn drop(&mut self) {
         if self.committed {
@@ -1668,6 +1668,7 @@ impl Drop for SpareFill<'_> {
     }
 }
 
+#[cfg(feature = "codec")]
 /// `true` when `next` starts where `tail`'s bytes end, so `unsplit` joins them without a copy.
 fn follows(tail: &BytesMut, next: &BytesMut) -> bool {
     tail.as_ptr().wrapping_add(tail.len()) == next.as_ptr()
