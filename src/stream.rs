@@ -766,7 +766,6 @@ impl AsyncStream {
         self.wake_reader();
     }
 
-    #[cfg(feature = "codec")]
     /// Runs `write` with the tail's spare room (at least `min_spare` bytes; a new block sized by
     /// [`reserve_tail`](Self::reserve_tail)`(wanted)` when less is left) as an empty `BytesMut`
     /// of its own, and commits what it appended when it returns `Ok`.
@@ -774,6 +773,7 @@ impl AsyncStream {
     /// On `Err`, on a panic, or when nothing was appended, the stream is left exactly as it was,
     /// spare room included: the bytes `write` appended are dropped, and a new block is only
     /// installed once it holds committed bytes. `write` never sees the bytes already held.
+    #[cfg(feature = "codec")]
     pub(crate) fn write_with_spare<T, E>(
         &mut self,
         min_spare: usize,
@@ -1518,10 +1518,10 @@ impl Drop for Rollback<'_> {
     }
 }
 
-#[cfg(feature = "codec")]
 /// A write into the tail's spare room held apart from the stream until it is committed; see
 /// [`AsyncStream::write_with_spare`]. Dropped uncommitted (an error or a panic), it puts the tail
 /// back with its spare room.
+#[cfg(feature = "codec")]
 struct SpareWrite<'a> {
     stream: &'a mut AsyncStream,
     /// The spare room handed to the writer, as a `BytesMut` of its own.
@@ -1668,8 +1668,8 @@ impl Drop for SpareFill<'_> {
     }
 }
 
-#[cfg(feature = "codec")]
 /// `true` when `next` starts where `tail`'s bytes end, so `unsplit` joins them without a copy.
+#[cfg(feature = "codec")]
 fn follows(tail: &BytesMut, next: &BytesMut) -> bool {
     tail.as_ptr().wrapping_add(tail.len()) == next.as_ptr()
 }
