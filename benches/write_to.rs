@@ -20,6 +20,11 @@
 //! the work each strategy costs, whatever else the machine is doing. It has the kernel's
 //! 10 ms tick as resolution, so give it a `--measurement-time` of several seconds.
 //!
+//! A second group, `read_from/<read size>`, reads 16 MiB from an in-memory `AsyncRead` that
+//! hands out `<read size>` bytes per call: `read_from` (into the stream's write tail, consumed as
+//! it goes) against its peer `bytesmut_read_buf` (tokio-util's `read_buf` into one `BytesMut`,
+//! cleared as it goes), so the cost of the stream's bookkeeping around one read shows.
+//!
 //! Run: `cargo bench --bench write_to -- --warm-up-time 1 --measurement-time 3`.
 
 use std::env;
@@ -269,5 +274,76 @@ fn bench_write_to(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_write_to);
+/// An endless in-memory source that hands out `chunk` bytes per `poll_read`, like a socket whose
+/// receive buffer holds that much each time.
+struct ChunkedSource {
+    pattern: Vec<u8>,
+    chunk: usize,
+}
+
+impl tokio::io::AsyncRead for ChunkedSource {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = self.chunk.min(buf.remaining());
+        buf.put_slice(&self.pattern[..n]);
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn bench_read_from(c: &mut Criterion) {
+    const TOTAL: usize = 16 * 1024 * 1024;
+    let waker = futures::task::noop_waker();
+    for chunk in env_usize_list("STREAMVIEW_BENCH_READ_SIZES", &[512, 16 * 1024]) {
+        let mut group = c.benchmark_group(format!("read_from/{chunk}"));
+        group.throughput(Throughput::Bytes(TOTAL as u64));
+        let pattern: Vec<u8> = (0..chunk).map(|i| (i % 251) as u8).collect();
+        group.bench_function("read_from", |b| {
+            let mut source = ChunkedSource {
+                pattern: pattern.clone(),
+                chunk,
+            };
+            let mut cx = Context::from_waker(&waker);
+            b.iter(|| {
+                let mut stream = AsyncStream::new();
+                let mut read = 0;
+                while read < TOTAL {
+                    let poll = stream.poll_read_from(&mut cx, Pin::new(&mut source), 64 * 1024);
+                    let Poll::Ready(Ok(n)) = poll else {
+                        panic!("the in-memory source is always ready")
+                    };
+                    read += n;
+                    stream.skip(n);
+                }
+                read
+            })
+        });
+        group.bench_function("bytesmut_read_buf", |b| {
+            let mut source = ChunkedSource {
+                pattern: pattern.clone(),
+                chunk,
+            };
+            let mut cx = Context::from_waker(&waker);
+            b.iter(|| {
+                let mut buffer = BytesMut::with_capacity(64 * 1024);
+                let mut read = 0;
+                while read < TOTAL {
+                    let poll =
+                        tokio_util::io::poll_read_buf(Pin::new(&mut source), &mut cx, &mut buffer);
+                    let Poll::Ready(Ok(n)) = poll else {
+                        panic!("the in-memory source is always ready")
+                    };
+                    read += n;
+                    buffer.clear();
+                }
+                read
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_write_to, bench_read_from);
 criterion_main!(benches);

@@ -137,6 +137,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod buf;
+mod error;
 mod std_io;
 mod stream;
 
@@ -157,42 +158,4 @@ mod tokio_io;
 pub use codec::FrameWriter;
 #[cfg(feature = "tokio")]
 pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
-pub use stream::{AsyncStream, ReadSegments, Segments};
-
-/// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.
-///
-/// Linux accepts up to 1024 slices per `writev`; 64 keeps the slice array on the stack and is
-/// already enough to amortise the system call over many small segments.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(streamview::MAX_WRITE_SLICES, 64);
-/// ```
-pub const MAX_WRITE_SLICES: usize = 64;
-
-/// Panics for `Buf::advance`/`copy_to_bytes` past the end, naming both numbers.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_advance(requested: usize, available: usize) -> ! {
-    panic!("advance out of bounds: cannot advance {requested} bytes, only {available} remaining")
-}
-
-/// Panics for `BufMut::advance_mut` past the write tail's spare capacity.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_advance_mut(requested: usize, spare: usize) -> ! {
-    panic!(
-        "advance_mut out of bounds: cannot commit {requested} bytes, chunk_mut offered only {spare}"
-    )
-}
-
-/// Panics for a segment-level write after `close()`.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_closed(operation: &str, len: usize) -> ! {
-    panic!(
-        "{operation} on a closed AsyncStream: close() ended the writer side \
-         ({len} bytes are still held and readable)"
-    )
-}
+pub use stream::{AsyncStream, IntoSegments, ReadSegments, Segments, MAX_WRITE_SLICES};
