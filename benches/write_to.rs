@@ -1,4 +1,5 @@
-//! Flushing segments to a Unix socket: `AsyncStream::write_to` against the three usual ways.
+//! Flushing segments to a Unix socket (TCP on loopback where there are no Unix sockets):
+//! `AsyncStream::write_to` against the three usual ways.
 //!
 //! 256 MiB per iteration (set `STREAMVIEW_BENCH_MIB` to shrink it for a quick run), made of
 //! segments of 64 B, 1 KiB and 16 KiB (`STREAMVIEW_BENCH_SIZES=512,2048,...` to sweep others),
@@ -19,6 +20,11 @@
 //! the work each strategy costs, whatever else the machine is doing. It has the kernel's
 //! 10 ms tick as resolution, so give it a `--measurement-time` of several seconds.
 //!
+//! A second group, `read_from/<read size>`, reads 16 MiB from an in-memory `AsyncRead` that
+//! hands out `<read size>` bytes per call: `read_from` (into the stream's write tail, consumed as
+//! it goes) against its peer `bytesmut_read_buf` (tokio-util's `read_buf` into one `BytesMut`,
+//! cleared as it goes), so the cost of the stream's bookkeeping around one read shows.
+//!
 //! Run: `cargo bench --bench write_to -- --warm-up-time 1 --measurement-time 3`.
 
 use std::env;
@@ -34,7 +40,6 @@ use criterion::{
 };
 use streamview::{AsyncStream, MAX_WRITE_SLICES};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
 const COPY_BUFFER: usize = 64 * 1024;
@@ -84,13 +89,31 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for CountingWriter<W> {
     }
 }
 
-type Socket = CountingWriter<UnixStream>;
+#[cfg(unix)]
+type Stream = tokio::net::UnixStream;
+#[cfg(not(unix))]
+type Stream = tokio::net::TcpStream;
+
+type Socket = CountingWriter<Stream>;
+
+/// A connected pair: a Unix socket pair, or a TCP connection on loopback without Unix sockets.
+#[cfg(unix)]
+async fn socket_pair() -> io::Result<(Stream, Stream)> {
+    Stream::pair()
+}
+
+/// A connected pair: a Unix socket pair, or a TCP connection on loopback without Unix sockets.
+#[cfg(not(unix))]
+async fn socket_pair() -> io::Result<(Stream, Stream)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (connected, accepted) = tokio::join!(Stream::connect(address), listener.accept());
+    Ok((connected?, accepted?.0))
+}
 
 /// A connected socket whose peer is drained by a plain thread until the socket is dropped.
 fn drained_socket(runtime: &Runtime) -> Socket {
-    let (ours, theirs) = runtime
-        .block_on(async { UnixStream::pair() })
-        .expect("socket pair");
+    let (ours, theirs) = runtime.block_on(socket_pair()).expect("socket pair");
     let mut theirs = theirs.into_std().expect("std socket");
     theirs.set_nonblocking(false).expect("blocking peer");
     thread::spawn(move || {
@@ -251,5 +274,76 @@ fn bench_write_to(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_write_to);
+/// An endless in-memory source that hands out `chunk` bytes per `poll_read`, like a socket whose
+/// receive buffer holds that much each time.
+struct ChunkedSource {
+    pattern: Vec<u8>,
+    chunk: usize,
+}
+
+impl tokio::io::AsyncRead for ChunkedSource {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = self.chunk.min(buf.remaining());
+        buf.put_slice(&self.pattern[..n]);
+        Poll::Ready(Ok(()))
+    }
+}
+
+fn bench_read_from(c: &mut Criterion) {
+    const TOTAL: usize = 16 * 1024 * 1024;
+    let waker = futures::task::noop_waker();
+    for chunk in env_usize_list("STREAMVIEW_BENCH_READ_SIZES", &[512, 16 * 1024]) {
+        let mut group = c.benchmark_group(format!("read_from/{chunk}"));
+        group.throughput(Throughput::Bytes(TOTAL as u64));
+        let pattern: Vec<u8> = (0..chunk).map(|i| (i % 251) as u8).collect();
+        group.bench_function("read_from", |b| {
+            let mut source = ChunkedSource {
+                pattern: pattern.clone(),
+                chunk,
+            };
+            let mut cx = Context::from_waker(&waker);
+            b.iter(|| {
+                let mut stream = AsyncStream::new();
+                let mut read = 0;
+                while read < TOTAL {
+                    let poll = stream.poll_read_from(&mut cx, Pin::new(&mut source), 64 * 1024);
+                    let Poll::Ready(Ok(n)) = poll else {
+                        panic!("the in-memory source is always ready")
+                    };
+                    read += n;
+                    stream.skip(n);
+                }
+                read
+            })
+        });
+        group.bench_function("bytesmut_read_buf", |b| {
+            let mut source = ChunkedSource {
+                pattern: pattern.clone(),
+                chunk,
+            };
+            let mut cx = Context::from_waker(&waker);
+            b.iter(|| {
+                let mut buffer = BytesMut::with_capacity(64 * 1024);
+                let mut read = 0;
+                while read < TOTAL {
+                    let poll =
+                        tokio_util::io::poll_read_buf(Pin::new(&mut source), &mut cx, &mut buffer);
+                    let Poll::Ready(Ok(n)) = poll else {
+                        panic!("the in-memory source is always ready")
+                    };
+                    read += n;
+                    buffer.clear();
+                }
+                read
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_write_to, bench_read_from);
 criterion_main!(benches);

@@ -12,7 +12,8 @@ use futures_sink::Sink;
 use tokio::io::AsyncWrite;
 use tokio_util::codec::Encoder;
 
-use crate::stream::{closed_error, AsyncStream, TAIL_BLOCK};
+use crate::error::closed_error;
+use crate::stream::{AsyncStream, TAIL_BLOCK};
 
 impl AsyncStream {
     /// Encodes `item` with `encoder` directly into the stream's write tail: no intermediate
@@ -26,8 +27,13 @@ impl AsyncStream {
     /// # Errors
     ///
     /// The encoder's error, or a [`io::ErrorKind::BrokenPipe`] error converted into it when
-    /// the stream is closed. On error the stream is unchanged: bytes the encoder wrote before
-    /// failing are discarded, so a half-encoded frame never reaches a reader.
+    /// the stream is closed. On error the stream is unchanged (content, segments, the write tail
+    /// and its spare room): bytes the encoder wrote before failing are discarded, so a
+    /// half-encoded frame never reaches a reader.
+    ///
+    /// # Panics
+    ///
+    /// When the encoder panics; the stream is then left unchanged too.
     ///
     /// # Examples
     ///
@@ -48,23 +54,9 @@ impl AsyncStream {
         if self.is_closed() {
             return Err(closed_error().into());
         }
-        self.reserve_tail(TAIL_BLOCK);
         // The encoder gets only the spare room, as its own `BytesMut` over the same block, so
-        // the held bytes stay out of its reach and a failed encode is undone by dropping it.
-        let mut frame = self.tail.split_off(self.tail.len());
-        encoder.encode(item, &mut frame)?;
-        let added = frame.len();
-        let contiguous = self.tail.as_ptr().wrapping_add(self.tail.len()) == frame.as_ptr();
-        if contiguous {
-            // Same block, right after the tail: O(1), no copy.
-            self.tail.unsplit(frame);
-        } else {
-            // The encoder outgrew the block and moved to a fresh one: that block is the tail now.
-            self.seal_tail();
-            self.tail = frame;
-        }
-        self.committed_to_tail(added);
-        Ok(())
+        // the held bytes stay out of its reach and a failed (or panicking) encode is undone.
+        self.write_with_spare(1, TAIL_BLOCK, |frame| encoder.encode(item, frame))
     }
 }
 

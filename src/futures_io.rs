@@ -1,7 +1,7 @@
 //! `futures::io::{AsyncRead, AsyncBufRead, AsyncWrite}` for [`AsyncStream`] (feature
 //! `futures-io`): the same core operations as the Tokio adapters.
 
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -11,7 +11,7 @@ use futures_io::{AsyncBufRead, AsyncRead, AsyncWrite};
 use crate::stream::AsyncStream;
 
 /// Fills the buffer across segments; `Poll::Pending` (waker stored) when empty and open, `Ok(0)`
-/// at EOF.
+/// at EOF. `poll_read_vectored` fills every buffer in order.
 ///
 /// # Examples
 ///
@@ -39,9 +39,23 @@ impl AsyncRead for AsyncStream {
         ready!(this.poll_readable(cx));
         Poll::Ready(this.read_into(buf))
     }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if bufs.iter().all(|buf| buf.is_empty()) {
+            return Poll::Ready(Ok(0));
+        }
+        ready!(this.poll_readable(cx));
+        Poll::Ready(this.read_into_vectored(bufs))
+    }
 }
 
-/// `poll_fill_buf` returns the front segment without copying.
+/// `poll_fill_buf` returns the front segment without copying; `consume` advances, clamped to
+/// what is held.
 ///
 /// # Examples
 ///
@@ -64,7 +78,7 @@ impl AsyncBufRead for AsyncStream {
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        self.get_mut().advance(amt);
+        self.get_mut().skip(amt);
     }
 }
 

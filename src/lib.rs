@@ -27,9 +27,11 @@
 //! (`Write`, `BufMut`, `AsyncWrite`) are copied once into a shared write tail, never allocated
 //! per write.
 //!
-//! # Examples
+//! # Which type do I need?
 //!
-//! The seed package's example, in Rust:
+//! - **One owner, bytes in and out in one place** (a parser's input buffer, frames queued before a
+//!   write): [`AsyncStream`]. It is the Python package streamview's `Stream`; the example there
+//!   reads the same in Rust:
 //!
 //! ```
 //! use streamview::AsyncStream;
@@ -43,6 +45,54 @@
 //! );
 //! assert_eq!(stream.read_bytes(10), "helloworld");
 //! ```
+//!
+//! - **Two tasks, bytes going one way**, with backpressure in bytes: `pipe(capacity)` (feature
+//!   `tokio`) gives a `PipeWriter` and a `PipeReader`; a segment written is the very buffer read.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let (mut writer, mut reader) = streamview::pipe(64 * 1024);
+//! let producer = tokio::spawn(async move {
+//!     writer.write_segment("frame one").await?;
+//!     writer.write_segment("frame two").await // dropping the writer then ends the pipe
+//! });
+//! assert_eq!(reader.read_segment().await?.unwrap(), "frame one");
+//! assert_eq!(reader.read_segment().await?.unwrap(), "frame two");
+//! assert_eq!(reader.read_segment().await?, None);
+//! producer.await.unwrap()?;
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
+//! - **Flushing queued segments to a socket**: `AsyncStream::write_to` (feature `tokio`) sends
+//!   them with vectored writes, up to [`MAX_WRITE_SLICES`] segments per call, without copying
+//!   large ones; `FrameWriter` (feature `codec`) does the same for a tokio-util `Encoder`'s frames
+//!   with payloads passed through whole.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")]
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use streamview::AsyncStream;
+//!
+//! let mut stream = AsyncStream::new();
+//! stream.write_segment("HTTP/1.1 200 OK\r\n\r\n");
+//! stream.write_segment(vec![b'x'; 64 * 1024]); // sent from its own buffer
+//! let mut socket = Vec::new(); // any tokio AsyncWrite: a TcpStream, a UnixStream...
+//! let sent = stream.write_to(&mut socket).await?;
+//! assert_eq!(sent, 19 + 64 * 1024);
+//! assert!(stream.is_empty());
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "tokio"))]
+//! # fn main() {}
+//! ```
+//!
+//! # Examples
 //!
 //! Zero-copy hand-off: the segment read back is the buffer that was written.
 //!
@@ -66,6 +116,11 @@
 //! Without default features the crate depends on `bytes` alone and offers the segment queue with
 //! `Buf`, `BufMut` and the std I/O traits.
 //!
+//! # License
+//!
+//! GPL-3.0-or-later, the license of the Python package streamview that this crate brings to Rust;
+//! the full text is in the `LICENSE` file of the package.
+//!
 //! # MSRV
 //!
 //! Built and tested with the stable toolchain of the CI machine (Rust 1.95); no older version is
@@ -79,8 +134,10 @@
 )]
 #![deny(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod buf;
+mod error;
 mod std_io;
 mod stream;
 
@@ -101,42 +158,4 @@ mod tokio_io;
 pub use codec::FrameWriter;
 #[cfg(feature = "tokio")]
 pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
-pub use stream::{AsyncStream, ReadSegments, Segments};
-
-/// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.
-///
-/// Linux accepts up to 1024 slices per `writev`; 64 keeps the slice array on the stack and is
-/// already enough to amortise the system call over many small segments.
-///
-/// # Examples
-///
-/// ```
-/// assert_eq!(streamview::MAX_WRITE_SLICES, 64);
-/// ```
-pub const MAX_WRITE_SLICES: usize = 64;
-
-/// Panics for `Buf::advance`/`copy_to_bytes` past the end, naming both numbers.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_advance(requested: usize, available: usize) -> ! {
-    panic!("advance out of bounds: cannot advance {requested} bytes, only {available} remaining")
-}
-
-/// Panics for `BufMut::advance_mut` past the write tail's spare capacity.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_advance_mut(requested: usize, spare: usize) -> ! {
-    panic!(
-        "advance_mut out of bounds: cannot commit {requested} bytes, chunk_mut offered only {spare}"
-    )
-}
-
-/// Panics for a segment-level write after `close()`.
-#[cold]
-#[track_caller]
-pub(crate) fn panic_closed(operation: &str, len: usize) -> ! {
-    panic!(
-        "{operation} on a closed AsyncStream: close() ended the writer side \
-         ({len} bytes are still held and readable)"
-    )
-}
+pub use stream::{AsyncStream, IntoSegments, ReadSegments, Segments, MAX_WRITE_SLICES};

@@ -11,12 +11,12 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, BytesMut};
+use bytes::Buf;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_util::io::poll_read_buf;
 
-use crate::buf::poll_read_into_spare;
-use crate::stream::{closed_error, AsyncStream};
-use crate::MAX_WRITE_SLICES;
+use crate::error::{closed_error, zero_max_error};
+use crate::stream::{AsyncStream, MAX_WRITE_SLICES};
 
 /// Most bytes of small segments merged into one buffer: one merged segment is then large enough
 /// that the system call, not the copy, dominates its cost.
@@ -217,10 +217,10 @@ impl AsyncStream {
     fn coalesce_small_segments(&mut self, max_slices: usize) -> usize {
         let mut index = 0;
         let mut batch_bytes = 0;
-        while index < max_slices.min(self.segments.len()) {
+        while index < max_slices.min(self.frozen_segments().len()) {
             let mut run_end = index;
             let mut run_bytes = 0;
-            for segment in self.segments.range(index..) {
+            for segment in self.frozen_segments().range(index..) {
                 if segment.len() >= Self::COALESCE_THRESHOLD
                     || run_bytes + segment.len() > COALESCE_BLOCK
                 {
@@ -233,17 +233,14 @@ impl AsyncStream {
                 if batch_bytes >= FLUSH_BATCH_BYTES {
                     return index;
                 }
-                let mut merged = BytesMut::with_capacity(run_bytes);
-                for segment in self.segments.drain(index..run_end) {
-                    merged.extend_from_slice(&segment);
-                }
-                self.segments.insert(index, merged.freeze());
+                self.merge_segments(index..run_end);
             }
-            batch_bytes += self.segments[index].len();
+            batch_bytes += self.frozen_segments()[index].len();
             index += 1;
         }
         // The write tail is the last slice when every frozen segment fits.
-        if index == self.segments.len() && index < max_slices && !self.tail.is_empty() {
+        let frozen = self.frozen_segments().len();
+        if index == frozen && index < max_slices && self.num_segments() > frozen {
             index += 1;
         }
         index.max(1)
@@ -260,7 +257,8 @@ impl AsyncStream {
     ///
     /// [`io::ErrorKind::InvalidInput`] when `max == 0` (a zero-byte read cannot tell end of file
     /// apart), [`io::ErrorKind::BrokenPipe`] when the stream is closed, and any error of `src`.
-    /// On error the stream is unchanged.
+    /// On error the stream is unchanged, tail and spare room included, even when `src` filled
+    /// part of the buffer before failing: those bytes are dropped.
     ///
     /// # Panics
     ///
@@ -337,25 +335,24 @@ impl AsyncStream {
         if self.is_closed() {
             return Poll::Ready(Err(closed_error()));
         }
-        let spare = self.tail.capacity() - self.tail.len();
-        if spare < max.min(READ_MIN_SPARE) {
-            self.seal_tail();
-            self.tail = BytesMut::with_capacity(READ_BLOCK);
-        }
-        let n = ready!(poll_read_into_spare(&mut self.tail, cx, src, max))?;
+        // The bytes land in the tail's spare room only once the read succeeded: on `Pending` or
+        // an error (even after `src` filled part of the buffer) the stream is as it was, and a
+        // fresh block is only kept once it holds bytes.
+        let read =
+            self.fill_spare(
+                max.min(READ_MIN_SPARE),
+                READ_BLOCK,
+                max,
+                |room| match poll_read_buf(src, cx, room) {
+                    Poll::Ready(Ok(n)) => Ok(Poll::Ready(n)),
+                    Poll::Ready(Err(error)) => Err(error),
+                    Poll::Pending => Ok(Poll::Pending),
+                },
+            );
+        let n = ready!(read?);
         if n == 0 {
             self.close();
-        } else {
-            self.committed_to_tail(n);
         }
         Poll::Ready(Ok(n))
     }
-}
-
-/// The error `read_from` gives for `max == 0`, for the stream and the pipe alike.
-pub(crate) fn zero_max_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        "read_from with max == 0: a zero-byte read cannot be told apart from end of file",
-    )
 }

@@ -1,14 +1,14 @@
 //! `std::io::{Read, BufRead, Write}` for [`AsyncStream`]: thin adapters over the core reads and
 //! writes, with the non-blocking contract (an empty open stream is `WouldBlock`, never EOF).
 
-use std::io::{self, BufRead, IoSlice, Read, Write};
+use std::io::{self, BufRead, IoSlice, IoSliceMut, Read, Write};
 
 use bytes::Buf;
 
 use crate::stream::AsyncStream;
 
 /// Fills the caller's buffer across segments until it is full or the stream is drained (the
-/// seed's `readinto`).
+/// seed's `readinto`); `read_vectored` fills every buffer in order, as `std::io::Cursor` does.
 ///
 /// # Errors
 ///
@@ -27,23 +27,30 @@ use crate::stream::AsyncStream;
 /// assert_eq!(&buf, b"abc");
 /// assert_eq!(stream.read(&mut buf).unwrap(), 1);
 /// assert_eq!(stream.read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+///
+/// stream.write_segment("abcde");
+/// let (mut head, mut body) = ([0u8; 2], [0u8; 8]);
+/// let mut bufs = [std::io::IoSliceMut::new(&mut head), std::io::IoSliceMut::new(&mut body)];
+/// assert_eq!(stream.read_vectored(&mut bufs).unwrap(), 5);
+/// assert_eq!((&head, &body[..3]), (b"ab", &b"cde"[..]));
 /// ```
 impl Read for AsyncStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_into(buf)
     }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.read_into_vectored(bufs)
+    }
 }
 
-/// `fill_buf` returns the front segment without copying; `consume` advances.
+/// `fill_buf` returns the front segment without copying; `consume` advances, clamped to what is
+/// held (as `std::io::Cursor` and `BufReader` do).
 ///
 /// # Errors
 ///
 /// `fill_buf` returns [`io::ErrorKind::WouldBlock`] when the stream is empty and still open, and
 /// an empty slice (EOF) when it is empty and closed.
-///
-/// # Panics
-///
-/// `consume` panics when `amt` exceeds the bytes held.
 ///
 /// # Examples
 ///
@@ -55,6 +62,8 @@ impl Read for AsyncStream {
 /// assert_eq!(stream.fill_buf().unwrap(), b"ab");
 /// stream.consume(1);
 /// assert_eq!(stream.fill_buf().unwrap(), b"b");
+/// stream.consume(100); // past the end: empties the stream
+/// assert!(stream.is_empty());
 /// ```
 impl BufRead for AsyncStream {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
@@ -65,7 +74,7 @@ impl BufRead for AsyncStream {
     }
 
     fn consume(&mut self, amt: usize) {
-        self.advance(amt);
+        self.skip(amt);
     }
 }
 
@@ -75,6 +84,11 @@ impl BufRead for AsyncStream {
 ///
 /// [`io::ErrorKind::BrokenPipe`] after [`AsyncStream::close`]; what the stream holds stays
 /// readable.
+///
+/// # Panics
+///
+/// When the bytes would take the stream past `isize::MAX` bytes: the message names the count
+/// and the limit, and nothing is written.
 ///
 /// # Examples
 ///

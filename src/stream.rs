@@ -4,17 +4,36 @@ use std::collections::{vec_deque, VecDeque};
 use std::fmt;
 use std::io;
 use std::iter::FusedIterator;
+use std::mem::{self, MaybeUninit};
+#[cfg(feature = "tokio")]
+use std::ops::Range;
 use std::task::Waker;
 #[cfg(any(feature = "tokio", feature = "futures-io"))]
 use std::task::{Context, Poll};
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::panic_closed;
+use crate::error::{closed_error, panic_advance, panic_advance_mut, panic_closed, panic_too_long};
 
 /// The smallest block the write tail allocates. Byte-level writes share blocks of this size (or
 /// of the write's own size when larger), so small writes never allocate one buffer each.
 pub(crate) const TAIL_BLOCK: usize = 8 * 1024;
+
+/// The most bytes a stream holds: `isize::MAX`, the limit of one allocation, as for `Vec<u8>` and
+/// `BytesMut`, so a count past it is refused before any byte moves instead of failing part-way.
+const MAX_LEN: usize = isize::MAX as usize;
+
+/// How many [`std::io::IoSlice`]s one vectored write of the socket helpers passes at most.
+///
+/// Linux accepts up to 1024 slices per `writev`; 64 keeps the slice array on the stack and is
+/// already enough to amortise the system call over many small segments.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(streamview::MAX_WRITE_SLICES, 64);
+/// ```
+pub const MAX_WRITE_SLICES: usize = 64;
 
 /// A zero-copy, non-blocking byte stream: a queue of [`Bytes`] segments plus a write tail.
 ///
@@ -28,7 +47,13 @@ pub(crate) const TAIL_BLOCK: usize = 8 * 1024;
 ///
 /// - The queue never holds an empty segment, so [`Buf::chunk`] is empty exactly when
 ///   [`Buf::remaining`] is 0.
-/// - [`len`](Self::len) is a running count, O(1).
+/// - [`len`](Self::len) is a running count, O(1), and never exceeds `isize::MAX`.
+/// - Every write either completes or fails (an error or a panic) leaving the stream exactly as it
+///   was: content, length, segment layout, the write tail and its spare room, closed flag.
+///
+/// The fields are private to this file: the trait adapters, the socket and codec helpers and the
+/// pipe go through a few named operations (write into the tail, reserve spare room, commit
+/// written bytes, merge a run of segments), so these rules are kept in one place.
 /// - An empty stream that is not closed *would block*: std reads return
 ///   [`io::ErrorKind::WouldBlock`], async reads return `Poll::Pending` after storing the waker,
 ///   which the next write or [`close`](Self::close) wakes. Reads of an empty closed stream are end
@@ -59,11 +84,11 @@ pub(crate) const TAIL_BLOCK: usize = 8 * 1024;
 /// ```
 pub struct AsyncStream {
     /// Frozen segments, front first. None is empty.
-    pub(crate) segments: VecDeque<Bytes>,
+    segments: VecDeque<Bytes>,
     /// Bytes written byte-wise and not yet frozen; logically after every segment.
-    pub(crate) tail: BytesMut,
+    tail: BytesMut,
     /// Bytes held: the segments' lengths plus the tail's.
-    pub(crate) len: usize,
+    len: usize,
     /// How many bytes at the front are known to hold no `\n`, so `read_line` never rescans them.
     newline_free: usize,
     closed: bool,
@@ -259,6 +284,7 @@ impl AsyncStream {
     /// assert!(stream.read_segment().is_none());
     /// ```
     #[inline]
+    #[must_use = "the bytes are removed from the stream; use `skip` to drop them"]
     pub fn read_segment(&mut self) -> Option<Bytes> {
         let segment = match self.segments.pop_front() {
             Some(segment) => segment,
@@ -328,6 +354,7 @@ impl AsyncStream {
     /// assert_eq!(stream.unwrite_segment().unwrap(), "cd");
     /// assert_eq!(stream.len(), 2);
     /// ```
+    #[must_use = "the segment is removed from the stream; use `truncate` to drop it"]
     pub fn unwrite_segment(&mut self) -> Option<Bytes> {
         let segment = if !self.tail.is_empty() {
             self.tail.split().freeze()
@@ -352,6 +379,7 @@ impl AsyncStream {
     /// assert_eq!(stream.read_chunk(3).unwrap(), "ef");
     /// assert!(stream.read_chunk(3).is_none());
     /// ```
+    #[must_use = "the bytes are removed from the stream; use `skip` to drop them"]
     pub fn read_chunk(&mut self, max: usize) -> Option<Bytes> {
         if max == 0 || self.len == 0 {
             return None;
@@ -382,6 +410,7 @@ impl AsyncStream {
     /// assert_eq!(stream.read_bytes(100), "def");
     /// assert!(stream.read_bytes(1).is_empty());
     /// ```
+    #[must_use = "the bytes are removed from the stream; use `skip` to drop them"]
     pub fn read_bytes(&mut self, n: usize) -> Bytes {
         self.take_front(n.min(self.len))
     }
@@ -405,6 +434,7 @@ impl AsyncStream {
     /// assert_eq!(stream.read_line().unwrap(), "thr");
     /// assert!(stream.read_line().is_none());
     /// ```
+    #[must_use = "the bytes are removed from the stream; use `skip` to drop them"]
     pub fn read_line(&mut self) -> Option<Bytes> {
         match self.find_newline() {
             Some(newline_at) => Some(self.take_front(newline_at + 1)),
@@ -640,7 +670,8 @@ impl AsyncStream {
 
     /// Makes sure the write tail has spare capacity. When the current block is full it starts
     /// another of at least `max(TAIL_BLOCK, wanted)` bytes, reusing a block this stream filled
-    /// before once every segment cut from it has been dropped (see [`TailBlocks`]).
+    /// before once every segment cut from it has been dropped (see [`TailBlocks`]). The one place
+    /// the tail grows.
     #[inline]
     pub(crate) fn reserve_tail(&mut self, wanted: usize) {
         if self.tail.capacity() == self.tail.len() {
@@ -650,10 +681,40 @@ impl AsyncStream {
         }
     }
 
+    /// How many more bytes the stream may take: `isize::MAX - len()` while open, 0 once closed.
+    #[inline]
+    pub(crate) fn write_limit(&self) -> usize {
+        if self.closed {
+            0
+        } else {
+            MAX_LEN - self.len
+        }
+    }
+
+    /// Panics, before anything changes, when the stream is closed or cannot take `count` more
+    /// bytes; `operation` names the caller in the message.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn check_writable(&self, operation: &str, count: usize) {
+        if self.closed {
+            panic_closed(operation, self.len);
+        }
+        if count > MAX_LEN - self.len {
+            panic_too_long(operation, count, MAX_LEN - self.len);
+        }
+    }
+
     /// Copies `src` into the write tail, filling the current block before starting another.
+    ///
+    /// The count is checked first (a panic naming it and the limit, nothing written), so the copy
+    /// itself cannot fail part-way.
+    #[track_caller]
     pub(crate) fn write_tail(&mut self, mut src: &[u8]) {
         if src.is_empty() {
             return;
+        }
+        if src.len() > MAX_LEN - self.len {
+            panic_too_long("write", src.len(), MAX_LEN - self.len);
         }
         self.len += src.len();
         while !src.is_empty() {
@@ -666,15 +727,149 @@ impl AsyncStream {
         self.wake_reader();
     }
 
-    /// Records `added` bytes committed straight into the tail's spare capacity.
-    pub(crate) fn committed_to_tail(&mut self, added: usize) {
-        self.len += added;
-        if added > 0 {
-            self.wake_reader();
+    /// Writes `count` copies of `byte` into the write tail (`BufMut::put_bytes`), the count
+    /// checked first as in [`write_tail`](Self::write_tail).
+    #[track_caller]
+    pub(crate) fn fill_tail(&mut self, byte: u8, count: usize) {
+        self.check_writable("BufMut::put_bytes", count);
+        if count == 0 {
+            return;
         }
+        self.len += count;
+        let mut left = count;
+        while left > 0 {
+            self.reserve_tail(left);
+            let room = self.tail.capacity() - self.tail.len();
+            let now = room.min(left);
+            self.tail.put_bytes(byte, now);
+            left -= now;
+        }
+        self.wake_reader();
+    }
+
+    /// The write tail's spare room, starting a new block when it is full (`BufMut::chunk_mut`).
+    pub(crate) fn spare_room(&mut self) -> &mut [MaybeUninit<u8>] {
+        self.reserve_tail(TAIL_BLOCK);
+        self.tail.spare_capacity_mut()
+    }
+
+    /// Commits `count` bytes written into [`spare_room`](Self::spare_room) (`BufMut::advance_mut`):
+    /// checks the count against the spare room (a panic naming both, nothing changed), then lets
+    /// `commit` extend the tail by exactly `count` bytes.
+    #[track_caller]
+    pub(crate) fn commit_spare(&mut self, count: usize, commit: impl FnOnce(&mut BytesMut)) {
+        let spare = self.tail.capacity() - self.tail.len();
+        if count > spare {
+            panic_advance_mut(count, spare);
+        }
+        if count == 0 {
+            return;
+        }
+        self.check_writable("BufMut::advance_mut", count);
+        let before = self.tail.len();
+        commit(&mut self.tail);
+        debug_assert_eq!(self.tail.len(), before + count);
+        self.len += count;
+        self.wake_reader();
+    }
+
+    /// Runs `write` with the tail's spare room (at least `min_spare` bytes; a new block sized by
+    /// [`reserve_tail`](Self::reserve_tail)`(wanted)` when less is left) as an empty `BytesMut`
+    /// of its own, and commits what it appended when it returns `Ok`.
+    ///
+    /// On `Err`, on a panic, or when nothing was appended, the stream is left exactly as it was,
+    /// spare room included: the bytes `write` appended are dropped, and a new block is only
+    /// installed once it holds committed bytes. `write` never sees the bytes already held.
+    #[cfg(feature = "codec")]
+    pub(crate) fn write_with_spare<T, E>(
+        &mut self,
+        min_spare: usize,
+        wanted: usize,
+        write: impl FnOnce(&mut BytesMut) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut staged = SpareWrite::begin(self, min_spare.max(1), wanted);
+        let value = write(&mut staged.frame)?;
+        staged.commit();
+        Ok(value)
+    }
+
+    /// Runs `fill` with the tail's spare room (at least `min_spare` bytes, a new block sized by
+    /// [`reserve_tail`](Self::reserve_tail)`(wanted)` when less is left) as a `BufMut` limited
+    /// to `max` bytes, and commits what it appended when it returns `Ok`.
+    ///
+    /// Cheaper than [`write_with_spare`](Self::write_with_spare) (no split of the block): the
+    /// `BufMut` view can only append into the spare room, never see or change held bytes. On
+    /// `Err`, on a panic, or when nothing was appended, the stream is left exactly as it was.
+    #[cfg(feature = "tokio")]
+    #[inline]
+    pub(crate) fn fill_spare<T, E>(
+        &mut self,
+        min_spare: usize,
+        wanted: usize,
+        max: usize,
+        fill: impl FnOnce(&mut bytes::buf::Limit<&mut BytesMut>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let staged = SpareFill::begin(self, min_spare.max(1), wanted);
+        let value = fill(&mut (&mut staged.stream.tail).limit(max))?;
+        staged.commit();
+        Ok(value)
+    }
+
+    /// Moves the tail aside and starts a new block in its place (sized by `reserve_tail`), for a
+    /// write that keeps the block only if it commits; returns the old tail.
+    #[cfg(feature = "tokio")]
+    #[cold]
+    fn start_block_aside(&mut self, wanted: usize) -> BytesMut {
+        let old = mem::take(&mut self.tail);
+        // An empty, capacity-less tail: `reserve_tail` starts a block without sealing.
+        self.reserve_tail(wanted);
+        old
+    }
+
+    /// Runs `write` (a sequence of writes) and, if it panics, restores the stream to the state
+    /// it had before, layout and spare room included. For writes whose parts come from a caller's
+    /// code, such as a `Buf` handed to `BufMut::put`.
+    pub(crate) fn write_all_or_nothing<R>(
+        &mut self,
+        write: impl FnOnce(&mut AsyncStream) -> R,
+    ) -> R {
+        // A parked reader is woken once the whole write stands, never for a part rolled back.
+        let parked_reader = self.read_waker.take();
+        let mut rollback = Rollback {
+            checkpoint: Checkpoint::of(self),
+            stream: self,
+            parked_reader,
+            armed: true,
+        };
+        let result = write(&mut *rollback.stream);
+        rollback.armed = false;
+        result
+    }
+
+    #[cfg(feature = "tokio")]
+    /// The frozen segments, read-only (the write tail is not among them): for helpers that plan
+    /// a change and then make it through [`merge_segments`](Self::merge_segments).
+    pub(crate) fn frozen_segments(&self) -> &VecDeque<Bytes> {
+        &self.segments
+    }
+
+    #[cfg(feature = "tokio")]
+    /// Replaces the run `range` of frozen segments with one segment holding their bytes (one
+    /// copy). Content and length are unchanged; a run of fewer than two segments is left alone.
+    pub(crate) fn merge_segments(&mut self, range: Range<usize>) {
+        if range.len() < 2 {
+            return;
+        }
+        let merged_len = self.segments.range(range.clone()).map(Bytes::len).sum();
+        let mut merged = BytesMut::with_capacity(merged_len);
+        for segment in self.segments.drain(range.clone()) {
+            merged.extend_from_slice(&segment);
+        }
+        self.segments.insert(range.start, merged.freeze());
     }
 
     /// The byte-level write every `Write`-like trait uses: copies all of `src` into the tail.
+    #[track_caller]
     pub(crate) fn write_bytes(&mut self, src: &[u8]) -> io::Result<usize> {
         if self.closed {
             return Err(closed_error());
@@ -683,18 +878,97 @@ impl AsyncStream {
         Ok(src.len())
     }
 
-    /// The vectored byte-level write: copies every slice, in order.
+    /// The vectored byte-level write: copies every slice, in order, after checking their total.
+    #[track_caller]
     pub(crate) fn write_bytes_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         if self.closed {
             return Err(closed_error());
         }
-        Ok(bufs
+        let total = bufs
             .iter()
-            .map(|buf| {
-                self.write_tail(buf);
-                buf.len()
-            })
-            .sum())
+            .fold(0usize, |total, buf| total.saturating_add(buf.len()));
+        self.check_writable("write_vectored", total);
+        for buf in bufs {
+            self.write_tail(buf);
+        }
+        Ok(total)
+    }
+
+    /// The front segment (the write tail when no frozen segment is left): `Buf::chunk`.
+    #[inline]
+    pub(crate) fn front(&self) -> &[u8] {
+        match self.segments.front() {
+            Some(front) => front,
+            None => &self.tail,
+        }
+    }
+
+    /// Drops `cnt` front bytes (`Buf::advance`): panics, leaving the stream unchanged, when
+    /// `cnt > len()`, naming both numbers.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn advance_front(&mut self, cnt: usize) {
+        // The common case, consuming within or exactly the front segment, stays small enough to
+        // inline into a caller's read loop; everything else takes the general path.
+        if let Some(front) = self.segments.front_mut() {
+            if cnt < front.len() {
+                front.advance(cnt);
+                self.consumed(cnt);
+                return;
+            }
+            if cnt == front.len() {
+                self.segments.pop_front();
+                self.consumed(cnt);
+                return;
+            }
+        }
+        self.advance_across(cnt);
+    }
+
+    /// [`advance_front`](Self::advance_front) across segment boundaries, into the write tail,
+    /// or past the end.
+    #[inline(never)]
+    #[track_caller]
+    fn advance_across(&mut self, cnt: usize) {
+        if cnt > self.len {
+            panic_advance(cnt, self.len);
+        }
+        let mut left = cnt;
+        while left > 0 {
+            match self.segments.front_mut() {
+                Some(front) if front.len() <= left => {
+                    left -= front.len();
+                    self.segments.pop_front();
+                }
+                Some(front) => {
+                    front.advance(left);
+                    left = 0;
+                }
+                None => {
+                    self.tail.advance(left);
+                    left = 0;
+                }
+            }
+        }
+        self.consumed(cnt);
+    }
+
+    /// Points `dst`'s slices at the held segments, front first (`Buf::chunks_vectored`); returns
+    /// how many were filled.
+    #[inline]
+    pub(crate) fn front_io_slices<'a>(&'a self, dst: &mut [io::IoSlice<'a>]) -> usize {
+        // The frozen segments straight from the deque (a tighter loop than `segments()`, which
+        // checks for the tail at every step), then the tail if a slot is left.
+        let mut filled = 0;
+        for (slot, segment) in dst.iter_mut().zip(&self.segments) {
+            *slot = io::IoSlice::new(segment);
+            filled += 1;
+        }
+        if filled < dst.len() && !self.tail.is_empty() {
+            dst[filled] = io::IoSlice::new(&self.tail);
+            filled += 1;
+        }
+        filled
     }
 
     /// Hands up to `max` front bytes to `sink`, chunk by chunk, consuming them; returns how many.
@@ -725,6 +999,28 @@ impl AsyncStream {
             dst[filled..filled + chunk.len()].copy_from_slice(chunk);
             filled += chunk.len();
         }))
+    }
+
+    /// The vectored form of [`read_into`](Self::read_into): fills every buffer in order, as
+    /// `std::io::Cursor` does, until all are full or the stream is drained.
+    pub(crate) fn read_into_vectored(
+        &mut self,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> io::Result<usize> {
+        if bufs.iter().all(|buf| buf.is_empty()) || (self.len == 0 && self.closed) {
+            return Ok(0);
+        }
+        if self.len == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let mut total = 0;
+        for buf in bufs.iter_mut() {
+            if self.len == 0 {
+                break;
+            }
+            total += self.read_into(buf)?;
+        }
+        Ok(total)
     }
 
     /// Ready when a read would not block (bytes held, or closed); otherwise stores the task's
@@ -877,14 +1173,6 @@ impl TailBlocks {
         let size = tail.capacity();
         self.current = Some((tail.as_ptr() as usize + size, size));
     }
-}
-
-/// The error byte-level writes return after [`AsyncStream::close`].
-pub(crate) fn closed_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "write to a closed AsyncStream: close() ended the writer side",
-    )
 }
 
 impl Default for AsyncStream {
@@ -1126,3 +1414,335 @@ impl DoubleEndedIterator for ReadSegments<'_> {
 impl ExactSizeIterator for ReadSegments<'_> {}
 
 impl FusedIterator for ReadSegments<'_> {}
+
+/// Owning iterator over an [`AsyncStream`]'s segments, front to back, the write tail last;
+/// returned by `into_iter()`. Hands out the buffers themselves, never copies.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::Bytes;
+///
+/// let frame = Bytes::from_static(b"frame");
+/// let mut stream = streamview::AsyncStream::new();
+/// stream.write_segments([frame.clone(), Bytes::from_static(b"next")]);
+/// let segments: Vec<Bytes> = stream.into_iter().collect();
+/// assert_eq!(segments, ["frame", "next"]);
+/// assert_eq!(segments[0].as_ptr(), frame.as_ptr());
+/// ```
+#[derive(Debug)]
+pub struct IntoSegments {
+    segments: vec_deque::IntoIter<Bytes>,
+}
+
+impl Iterator for IntoSegments {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        self.segments.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.segments.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for IntoSegments {
+    fn next_back(&mut self) -> Option<Bytes> {
+        self.segments.next_back()
+    }
+}
+
+impl ExactSizeIterator for IntoSegments {}
+
+impl FusedIterator for IntoSegments {}
+
+/// Consumes the stream into its segments, front to back, without copying; the write tail is
+/// frozen in place and comes last. A waiting reader's waker is dropped, as when the stream is.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::Write;
+///
+/// let mut stream = streamview::AsyncStream::from("head ");
+/// stream.write_all(b"tail").unwrap();
+/// let mut joined = Vec::new();
+/// for segment in stream {
+///     joined.extend_from_slice(&segment);
+/// }
+/// assert_eq!(joined, b"head tail");
+/// ```
+impl IntoIterator for AsyncStream {
+    type Item = Bytes;
+    type IntoIter = IntoSegments;
+
+    fn into_iter(mut self) -> IntoSegments {
+        self.seal_tail();
+        IntoSegments {
+            segments: mem::take(&mut self.segments).into_iter(),
+        }
+    }
+}
+
+/// Text into the write tail, as `std::io::Write` does bytes, so `write!` formats straight into
+/// the stream (small pieces share one block).
+///
+/// # Errors
+///
+/// [`fmt::Error`] when the stream is closed; nothing is written.
+///
+/// # Panics
+///
+/// As `BufMut` writes: a string that would take the stream past `isize::MAX` bytes.
+///
+/// # Examples
+///
+/// ```
+/// use std::fmt::Write;
+///
+/// let mut stream = streamview::AsyncStream::new();
+/// write!(stream, "{} + {} = {}", 1, 2, 1 + 2).unwrap();
+/// assert_eq!(stream, b"1 + 2 = 3");
+/// stream.close();
+/// assert!(stream.write_str("more").is_err());
+/// assert_eq!(stream.len(), 9);
+/// ```
+impl fmt::Write for AsyncStream {
+    #[track_caller]
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        if self.closed {
+            return Err(fmt::Error);
+        }
+        self.write_tail(text.as_bytes());
+        Ok(())
+    }
+}
+
+/// The state a failed multi-part write is rolled back to: enough to rebuild the write tail with
+/// its spare room whatever the write did to it (sealed it, started new blocks, pushed segments).
+struct Checkpoint {
+    segments: usize,
+    tail_start: *const u8,
+    tail_len: usize,
+    tail_capacity: usize,
+    len: usize,
+    newline_free: usize,
+}
+
+impl Checkpoint {
+    fn of(stream: &AsyncStream) -> Checkpoint {
+        Checkpoint {
+            segments: stream.segments.len(),
+            tail_start: stream.tail.as_ptr(),
+            tail_len: stream.tail.len(),
+            tail_capacity: stream.tail.capacity(),
+            len: stream.len,
+            newline_free: stream.newline_free,
+        }
+    }
+
+    /// Puts `stream` back as it was, assuming only writes (appends) happened since.
+    fn restore(&self, stream: &mut AsyncStream) {
+        let same_tail = stream.segments.len() == self.segments
+            && stream.tail.as_ptr() == self.tail_start
+            && stream.tail.capacity() == self.tail_capacity;
+        if same_tail {
+            stream.tail.truncate(self.tail_len);
+        } else {
+            // The old tail was sealed into the first segment pushed since (its bytes first), or
+            // is still the tail; either way its bytes are rebuilt in a block of its old capacity,
+            // so later writes lay out as if the failed one never happened.
+            let old_bytes = match stream.segments.get(self.segments) {
+                Some(sealed) if self.tail_len > 0 => &sealed[..self.tail_len],
+                _ => &stream.tail[..self.tail_len.min(stream.tail.len())],
+            };
+            let mut tail = BytesMut::with_capacity(self.tail_capacity);
+            tail.extend_from_slice(old_bytes);
+            stream.tail = tail;
+            stream.segments.truncate(self.segments);
+        }
+        stream.len = self.len;
+        stream.newline_free = self.newline_free;
+    }
+}
+
+/// Restores a [`Checkpoint`] when dropped armed, that is when the write it guards unwinds, and
+/// gives back the waker of a reader parked before the write, waking it if the write stood and
+/// added bytes.
+struct Rollback<'a> {
+    stream: &'a mut AsyncStream,
+    checkpoint: Checkpoint,
+    parked_reader: Option<Waker>,
+    armed: bool,
+}
+
+impl Drop for Rollback<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.checkpoint.restore(self.stream);
+        }
+        if self.stream.read_waker.is_none() {
+            self.stream.read_waker = self.parked_reader.take();
+        }
+        if !self.armed && self.stream.len > self.checkpoint.len {
+            self.stream.wake_reader();
+        }
+    }
+}
+
+/// A write into the tail's spare room held apart from the stream until it is committed; see
+/// [`AsyncStream::write_with_spare`]. Dropped uncommitted (an error or a panic), it puts the tail
+/// back with its spare room.
+#[cfg(feature = "codec")]
+struct SpareWrite<'a> {
+    stream: &'a mut AsyncStream,
+    /// The spare room handed to the writer, as a `BytesMut` of its own.
+    frame: BytesMut,
+    /// The old tail, when a new block had to be started: it stays the tail unless bytes commit.
+    set_aside: Option<BytesMut>,
+    tail_len: usize,
+    tail_capacity: usize,
+    committed: bool,
+}
+
+#[cfg(feature = "codec")]
+impl<'a> SpareWrite<'a> {
+    fn begin(stream: &'a mut AsyncStream, min_spare: usize, wanted: usize) -> SpareWrite<'a> {
+        let tail_len = stream.tail.len();
+        let tail_capacity = stream.tail.capacity();
+        let set_aside = if tail_capacity - tail_len < min_spare {
+            Some(stream.start_block_aside(wanted.max(min_spare)))
+        } else {
+            None
+        };
+        let frame = stream.tail.split_off(stream.tail.len());
+        SpareWrite {
+            stream,
+            frame,
+            set_aside,
+            tail_len,
+            tail_capacity,
+            committed: false,
+        }
+    }
+
+    /// Makes the appended bytes part of the stream; with none appended, the drop undoes all.
+    fn commit(mut self) {
+        let added = self.frame.len();
+        if added == 0 {
+            return;
+        }
+        self.committed = true;
+        let frame = mem::take(&mut self.frame);
+        let stream = &mut *self.stream;
+        if let Some(old) = self.set_aside.take() {
+            if !old.is_empty() {
+                stream.segments.push_back(old.freeze());
+            }
+            stream.tail = frame;
+        } else if follows(&stream.tail, &frame) {
+            // Same block, right after the tail: O(1), no copy.
+            stream.tail.unsplit(frame);
+        } else {
+            // The writer outgrew the block and moved to a fresh one: that block is the tail now.
+            stream.seal_tail();
+            stream.tail = frame;
+        }
+        stream.len += added;
+        stream.wake_reader();
+    }
+}
+
+#[cfg(feature = "codec")]
+impl Drop for SpareWrite<'_> {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        let stream = &mut *self.stream;
+        if let Some(old) = self.set_aside.take() {
+            stream.tail = old;
+            return;
+        }
+        let mut frame = mem::take(&mut self.frame);
+        frame.clear();
+        if follows(&stream.tail, &frame) {
+            stream.tail.unsplit(frame);
+        }
+        if stream.tail.len() != self.tail_len || stream.tail.capacity() != self.tail_capacity {
+            // The writer moved or cut its room: rebuild the tail with its old spare room.
+            let mut tail = BytesMut::with_capacity(self.tail_capacity);
+            tail.extend_from_slice(&stream.tail[..self.tail_len.min(stream.tail.len())]);
+            stream.tail = tail;
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+/// An append into the tail's spare room in place (see [`AsyncStream::fill_spare`]); dropped
+/// uncommitted it truncates the tail back and puts a set-aside tail back.
+#[cfg(feature = "tokio")]
+struct SpareFill<'a> {
+    stream: &'a mut AsyncStream,
+    /// The old tail, when a new block had to be started: it stays the tail unless bytes commit.
+    set_aside: Option<BytesMut>,
+    tail_len: usize,
+    committed: bool,
+}
+
+#[cfg(feature = "tokio")]
+impl<'a> SpareFill<'a> {
+    #[inline]
+    fn begin(stream: &'a mut AsyncStream, min_spare: usize, wanted: usize) -> SpareFill<'a> {
+        let set_aside = if stream.tail.capacity() - stream.tail.len() < min_spare {
+            Some(stream.start_block_aside(wanted.max(min_spare)))
+        } else {
+            None
+        };
+        SpareFill {
+            tail_len: stream.tail.len(),
+            stream,
+            set_aside,
+            committed: false,
+        }
+    }
+
+    #[inline]
+    fn commit(mut self) {
+        let added = self.stream.tail.len() - self.tail_len;
+        if added == 0 {
+            return;
+        }
+        self.committed = true;
+        let stream = &mut *self.stream;
+        if let Some(old) = self.set_aside.take() {
+            // The old tail's bytes come first: seal them, then the new block is the tail.
+            let fresh = mem::replace(&mut stream.tail, old);
+            stream.seal_tail();
+            stream.tail = fresh;
+        }
+        stream.len += added;
+        stream.wake_reader();
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Drop for SpareFill<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        match self.set_aside.take() {
+            Some(old) => self.stream.tail = old,
+            None => self.stream.tail.truncate(self.tail_len),
+        }
+    }
+}
+
+/// `true` when `next` starts where `tail`'s bytes end, so `unsplit` joins them without a copy.
+#[cfg(feature = "codec")]
+fn follows(tail: &BytesMut, next: &BytesMut) -> bool {
+    tail.as_ptr().wrapping_add(tail.len()) == next.as_ptr()
+}

@@ -48,7 +48,8 @@ impl AsyncRead for AsyncStream {
     }
 }
 
-/// `poll_fill_buf` returns the front segment without copying; `consume` advances.
+/// `poll_fill_buf` returns the front segment without copying; `consume` advances, clamped to
+/// what is held (as Tokio's `BufReader` does).
 ///
 /// # Examples
 ///
@@ -74,7 +75,7 @@ impl AsyncBufRead for AsyncStream {
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
-        self.get_mut().advance(amt);
+        self.get_mut().skip(amt);
     }
 }
 

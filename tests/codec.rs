@@ -2,6 +2,8 @@
 //! payloads, threshold flushing, close and errors.
 #![cfg(feature = "codec")]
 
+mod common;
+
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -230,8 +232,8 @@ fn encode_wakes_a_reader_waiting_on_the_stream() {
 // ---- FrameWriter ----
 
 #[tokio::test]
-async fn frame_writer_round_trips_headers_and_payloads_over_a_unix_socket() {
-    let (ours, theirs) = tokio::net::UnixStream::pair().unwrap();
+async fn frame_writer_round_trips_headers_and_payloads_over_a_socket() {
+    let (ours, theirs) = common::socket_pair().await;
     let bodies: Vec<Bytes> = (0..2000)
         .map(|i| payload([0, 10, 3000, 100_000][i % 4], i as u8))
         .collect();

@@ -2,12 +2,13 @@
 //! (socket to pipe), on real sockets and on scripted mocks.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
-use tokio::net::UnixStream;
 use tokio_test::{assert_pending, assert_ready_ok, task};
 
 /// Deterministic content: byte `i` of the whole transfer is `i % 251`.
@@ -46,7 +47,7 @@ fn check_pattern(received: &[u8]) {
 async fn write_to_sends_everything_the_pipe_delivers_over_a_unix_socket() {
     const TOTAL: usize = 16 << 20;
     let (mut writer, mut reader) = streamview::pipe(256 * 1024);
-    let (mut near, mut far) = UnixStream::pair().unwrap();
+    let (mut near, mut far) = common::socket_pair().await;
     let producer = tokio::spawn(async move {
         for segment in mixed_segments(TOTAL) {
             writer.write_segment(segment).await?;
@@ -118,7 +119,7 @@ async fn write_to_error_mid_flush_keeps_the_unwritten_bytes_readable() {
 async fn read_from_moves_a_socket_into_the_pipe_and_closes_it_at_eof() {
     const TOTAL: usize = 8 << 20;
     let (mut writer, mut reader) = streamview::pipe(128 * 1024);
-    let (mut near, mut far) = UnixStream::pair().unwrap();
+    let (mut near, mut far) = common::socket_pair().await;
     let peer = tokio::spawn(async move {
         for segment in mixed_segments(TOTAL) {
             far.write_all(&segment).await?;
@@ -190,7 +191,7 @@ async fn read_from_after_the_reader_is_dropped_is_broken_pipe() {
 #[tokio::test]
 async fn read_from_waiting_on_an_empty_source_leaves_the_reader_pending() {
     let (mut writer, reader) = streamview::pipe(10);
-    let (mut near, mut far) = UnixStream::pair().unwrap();
+    let (mut near, mut far) = common::socket_pair().await;
     let mut reading = task::spawn(async move {
         let n = writer.read_from(&mut near, 8).await;
         (n, writer)

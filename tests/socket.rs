@@ -11,7 +11,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use streamview::{AsyncStream, MAX_WRITE_SLICES};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream, UnixStream};
+#[cfg(unix)]
+use tokio::net::UnixStream;
+use tokio::net::{TcpListener, TcpStream};
 
 const SMALL: usize = AsyncStream::COALESCE_THRESHOLD / 2;
 const LARGE: usize = AsyncStream::COALESCE_THRESHOLD * 2;
@@ -236,6 +238,7 @@ async fn tcp_carries_64_mib_of_mixed_segments_intact() {
     assert_eq!(sender.await.unwrap().unwrap(), data.len());
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unix_socket_pair_carries_64_mib_of_mixed_segments_intact() {
     let data = content(64 << 20);

@@ -154,6 +154,8 @@ impl Model {
 }
 
 #[derive(Debug, Clone)]
+// Without `codec` and `tokio` the encode and read_from operations are generated but do nothing.
+#[cfg_attr(not(all(feature = "codec", feature = "tokio")), allow(dead_code))]
 enum Op {
     WriteSegment(Vec<u8>),
     WriteSegments(Vec<Vec<u8>>),
@@ -192,6 +194,33 @@ enum Op {
     DeepClone,
     ToBytes,
     Segment(usize),
+    // Failing writes: each must leave the stream exactly as the model (which they do not touch).
+    /// `put_bytes` with a count `excess` past `remaining_mut()` (0 means `usize::MAX`).
+    PutBytesHuge(u8, usize),
+    /// `put` of a `Buf` that claims `claimed` bytes (`None`: `usize::MAX`) but holds only the
+    /// payload, optionally after a chunk large enough to go in as its own segment.
+    PutLyingBuf {
+        held: Vec<u8>,
+        large_first: bool,
+        extra_claimed: Option<usize>,
+    },
+    /// `encode` with an encoder that writes the payload (after reserving `reserve` bytes, which
+    /// may move it to a block of its own) and then fails with an error or a panic.
+    EncodeFailing {
+        written: Vec<u8>,
+        reserve: usize,
+        panics: bool,
+    },
+    /// `encode` that succeeds: the payload, then `padding` more bytes, go into the tail.
+    EncodeOk(Vec<u8>, usize),
+    /// `read_from` with a source that puts `filled` bytes into the buffer and then errors.
+    ReadFromErroring(Vec<u8>),
+    /// `read_from` a slice: the payload in one read (an empty one is end of file: it closes).
+    ReadFromOk(Vec<u8>),
+    /// `std::fmt::Write` of the payload as text.
+    FmtWrite(String),
+    /// `read_vectored` into buffers of these sizes.
+    StdReadVectored(Vec<usize>),
 }
 
 fn payload() -> impl Strategy<Value = Vec<u8>> {
@@ -242,7 +271,84 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::DeepClone),
         2 => Just(Op::ToBytes),
         2 => (0..6usize).prop_map(Op::Segment),
+        1 => (any::<u8>(), prop_oneof![Just(0usize), 1..4usize, Just(usize::MAX / 2)])
+            .prop_map(|(val, excess)| Op::PutBytesHuge(val, excess)),
+        1 => (payload(), any::<bool>(), prop_oneof![Just(None), (1..20usize).prop_map(Some)])
+            .prop_map(|(held, large_first, extra_claimed)| Op::PutLyingBuf {
+                held,
+                large_first,
+                extra_claimed,
+            }),
+        1 => (payload(), prop_oneof![Just(0usize), Just(100_000)], any::<bool>())
+            .prop_map(|(written, reserve, panics)| Op::EncodeFailing { written, reserve, panics }),
+        2 => (payload(), prop_oneof![Just(0usize), Just(BLOCK_SPANNING_WRITE)])
+            .prop_map(|(data, padding)| Op::EncodeOk(data, padding)),
+        1 => payload().prop_map(Op::ReadFromErroring),
+        2 => payload().prop_map(Op::ReadFromOk),
+        2 => "[a-z\n]{0,8}".prop_map(Op::FmtWrite),
+        2 => prop::collection::vec(0..8usize, 0..4).prop_map(Op::StdReadVectored),
     ]
+}
+
+/// A `Buf` that claims more bytes than it holds: its chunk turns empty while `remaining()` is
+/// still positive (or it claims `usize::MAX` from the start).
+struct LyingBuf {
+    held: Bytes,
+    claimed: usize,
+}
+
+impl Buf for LyingBuf {
+    fn remaining(&self) -> usize {
+        self.claimed
+    }
+
+    fn chunk(&self) -> &[u8] {
+        &self.held
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        self.held.advance(cnt);
+        self.claimed -= cnt;
+    }
+}
+
+/// Writes its payload into the frame (reserving first), then fails.
+#[cfg(feature = "codec")]
+struct FailingEncoder<'a> {
+    written: &'a [u8],
+    reserve: usize,
+    panics: bool,
+}
+
+#[cfg(feature = "codec")]
+impl tokio_util::codec::Encoder<()> for FailingEncoder<'_> {
+    type Error = io::Error;
+
+    fn encode(&mut self, _: (), dst: &mut bytes::BytesMut) -> io::Result<()> {
+        dst.reserve(self.reserve);
+        dst.extend_from_slice(self.written);
+        if self.panics {
+            panic!("FailingEncoder: deliberate panic");
+        }
+        Err(io::Error::other("FailingEncoder: deliberate error"))
+    }
+}
+
+/// A source that puts its bytes into the read buffer and then reports an error.
+#[cfg(feature = "tokio")]
+struct ErroringReader<'a>(&'a [u8]);
+
+#[cfg(feature = "tokio")]
+impl tokio::io::AsyncRead for ErroringReader<'_> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        let n = self.0.len().min(buf.remaining());
+        buf.put_slice(&self.0[..n]);
+        std::task::Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
+    }
 }
 
 fn address_range(bytes: &[u8]) -> Range<usize> {
@@ -329,6 +435,16 @@ impl Harness {
             .expect_err("a segment-level write to a closed stream must panic");
         let message = panic_message(payload);
         assert!(message.contains("closed"), "unclear panic: {message}");
+    }
+
+    /// Expects `write` to panic (too long, lying source, failing encoder, or closed) and returns
+    /// the message; the step's checks then verify the stream still equals the untouched model.
+    fn expect_failure<T>(&mut self, write: impl FnOnce(&mut AsyncStream) -> T) -> String {
+        let stream = &mut self.stream;
+        match catch_unwind(AssertUnwindSafe(|| write(stream))) {
+            Ok(_) => panic!("the write should have failed"),
+            Err(payload) => panic_message(payload),
+        }
     }
 
     /// For writes of nothing after close either answer is fine (nothing is lost): accept a
@@ -703,6 +819,135 @@ impl Harness {
                     self.assert_fresh(&whole);
                 }
             }
+            Op::PutBytesHuge(val, excess) => {
+                let limit = self.stream.remaining_mut();
+                let count = if *excess == 0 {
+                    usize::MAX
+                } else {
+                    limit.saturating_add(*excess)
+                };
+                let message = self.expect_failure(|s| s.put_bytes(*val, count));
+                if !closed {
+                    assert!(
+                        message.contains(&count.to_string())
+                            && message.contains(&limit.to_string()),
+                        "the panic names the count and the limit: {message}"
+                    );
+                }
+            }
+            Op::PutLyingBuf {
+                held,
+                large_first,
+                extra_claimed,
+            } => {
+                let mut held_bytes = Vec::new();
+                if *large_first {
+                    held_bytes.resize(LARGE_PUT, 7);
+                }
+                held_bytes.extend_from_slice(held);
+                let claimed = match extra_claimed {
+                    Some(extra) => held_bytes.len() + extra,
+                    None => usize::MAX,
+                };
+                let source = LyingBuf {
+                    held: Bytes::from(held_bytes),
+                    claimed,
+                };
+                self.expect_failure(|s| s.put(source));
+            }
+            #[cfg(feature = "codec")]
+            Op::EncodeFailing {
+                written,
+                reserve,
+                panics,
+            } => {
+                let mut encoder = FailingEncoder {
+                    written,
+                    reserve: *reserve,
+                    panics: *panics,
+                };
+                if *panics && !closed {
+                    self.expect_failure(|s| s.encode(&mut encoder, ()));
+                } else {
+                    let error = self.stream.encode(&mut encoder, ()).unwrap_err();
+                    let expected = if closed {
+                        io::ErrorKind::BrokenPipe
+                    } else {
+                        io::ErrorKind::Other
+                    };
+                    assert_eq!(error.kind(), expected);
+                }
+            }
+            #[cfg(feature = "codec")]
+            Op::EncodeOk(data, padding) => {
+                let mut encoder = tokio_util::codec::BytesCodec::new();
+                let mut frame = data.clone();
+                frame.resize(data.len() + padding, b'p');
+                let result = self.stream.encode(&mut encoder, Bytes::from(frame.clone()));
+                if closed {
+                    assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+                } else {
+                    result.unwrap();
+                    self.model.push_back_bytes(&frame);
+                }
+            }
+            #[cfg(not(feature = "codec"))]
+            Op::EncodeFailing { .. } | Op::EncodeOk(..) => {}
+            #[cfg(feature = "tokio")]
+            Op::ReadFromErroring(data) => {
+                let mut source = ErroringReader(data);
+                let result = tokio_test::block_on(self.stream.read_from(&mut source, 1024));
+                let expected = if closed {
+                    io::ErrorKind::BrokenPipe
+                } else {
+                    io::ErrorKind::ConnectionReset
+                };
+                assert_eq!(result.unwrap_err().kind(), expected);
+            }
+            #[cfg(feature = "tokio")]
+            Op::ReadFromOk(data) => {
+                let mut source: &[u8] = data;
+                let result = tokio_test::block_on(self.stream.read_from(&mut source, 1024));
+                if closed {
+                    assert_eq!(result.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+                } else {
+                    assert_eq!(result.unwrap(), data.len());
+                    self.model.push_back_bytes(data);
+                    self.model.closed |= data.is_empty();
+                }
+            }
+            #[cfg(not(feature = "tokio"))]
+            Op::ReadFromErroring(_) | Op::ReadFromOk(_) => {}
+            Op::FmtWrite(text) => {
+                let result = std::fmt::Write::write_str(&mut self.stream, text);
+                if closed {
+                    assert!(result.is_err(), "fmt::Write after close is an error");
+                } else {
+                    result.unwrap();
+                    self.model.push_back_bytes(text.as_bytes());
+                }
+            }
+            Op::StdReadVectored(sizes) => {
+                let mut buffers: Vec<Vec<u8>> = sizes.iter().map(|&n| vec![0u8; n]).collect();
+                let mut slices: Vec<io::IoSliceMut<'_>> =
+                    buffers.iter_mut().map(|b| io::IoSliceMut::new(b)).collect();
+                let result = self.stream.read_vectored(&mut slices);
+                let room: usize = sizes.iter().sum();
+                match (room, self.model.len(), self.model.closed) {
+                    (0, _, _) => assert_eq!(result.unwrap(), 0),
+                    (_, 0, false) => {
+                        assert_eq!(result.unwrap_err().kind(), io::ErrorKind::WouldBlock)
+                    }
+                    (_, 0, true) => assert_eq!(result.unwrap(), 0),
+                    (_, held, _) => {
+                        let n = result.unwrap();
+                        assert_eq!(n, room.min(held), "read_vectored fills every buffer");
+                        let expected = self.model.take_front(n);
+                        let got: Vec<u8> = buffers.concat()[..n].to_vec();
+                        assert_eq!(got, expected);
+                    }
+                }
+            }
             Op::Segment(index) => {
                 let peeked = self.stream.segment(*index);
                 let in_place = self.stream.segments().nth(*index);
@@ -767,6 +1012,10 @@ fn check_against_model(stream: &AsyncStream, model: &mut Model) {
         "chunk() is empty only when drained"
     );
     assert!(*stream == content[..], "content differs from the model");
+    assert!(
+        stream.chunk().len() <= stream.remaining(),
+        "chunk() longer than remaining()"
+    );
     assert_eq!(stream.segments().len(), stream.num_segments());
     assert_eq!(
         format!("{stream:?}"),
@@ -911,6 +1160,53 @@ fn every_operation_once_matches_the_model() {
         Op::Clear,
         Op::DeepClone,
     ];
+    replay(&ops);
+}
+
+/// The failing writes once each, on an open stream with a tail, then after close.
+#[test]
+fn every_failing_write_once_leaves_the_model_unchanged() {
+    let mut ops = vec![
+        Op::WriteSegment(b"ab".to_vec()),
+        Op::StdWrite(b"cd\n".to_vec()),
+        Op::EncodeOk(b"ef".to_vec(), 0),
+        Op::FmtWrite("gh".to_string()),
+        Op::ReadFromOk(b"ij".to_vec()),
+        Op::StdReadVectored(vec![1, 0, 2]),
+    ];
+    let failing = [
+        Op::PutBytesHuge(b'!', 0),
+        Op::PutBytesHuge(b'!', 1),
+        Op::PutLyingBuf {
+            held: b"kl".to_vec(),
+            large_first: false,
+            extra_claimed: None,
+        },
+        Op::PutLyingBuf {
+            held: b"kl".to_vec(),
+            large_first: true,
+            extra_claimed: Some(3),
+        },
+        Op::EncodeFailing {
+            written: b"mn".to_vec(),
+            reserve: 0,
+            panics: false,
+        },
+        Op::EncodeFailing {
+            written: b"mn".to_vec(),
+            reserve: 100_000,
+            panics: true,
+        },
+        Op::ReadFromErroring(b"op".to_vec()),
+    ];
+    ops.extend(failing.iter().cloned());
+    ops.push(Op::PutSlice(b"after".to_vec()));
+    ops.push(Op::EncodeOk(b"q".to_vec(), BLOCK_SPANNING_WRITE));
+    ops.push(Op::Close);
+    ops.extend(failing.iter().cloned());
+    ops.push(Op::FmtWrite("late".to_string()));
+    ops.push(Op::ReadFromOk(b"late".to_vec()));
+    ops.push(Op::StdReadVectored(vec![3, 40]));
     replay(&ops);
 }
 

@@ -7,9 +7,16 @@
 //! waker, and the segment operations, `Clone` and `deep_clone`.
 //!
 //! Writes that the API answers with a panic (segment writes and `BufMut` puts after `close()`,
-//! `advance` past `remaining()`) are not generated: libFuzzer treats every panic as a crash, and
-//! those panics are covered by the unit tests. Byte-level writes after `close()` *are* generated
-//! and must fail with `BrokenPipe` without touching the held bytes.
+//! `advance` past `remaining()`) are not generated: those panics are covered by the unit tests.
+//! Byte-level writes after `close()` *are* generated and must fail with `BrokenPipe` without
+//! touching the held bytes.
+//!
+//! Failing writes are generated too, open or closed: `put_bytes` past `remaining_mut()`, `put` of
+//! a `Buf` that lies about its length, `encode` with an encoder that fails or panics half-way,
+//! `read_from` a source that errors after filling part of the buffer. Their expected panics are
+//! caught with libFuzzer's aborting panic hook swapped out for the call; afterwards the stream
+//! must equal the untouched model, with the same segment lengths and spare room, and no reader
+//! may have been woken.
 
 #![no_main]
 
@@ -25,6 +32,7 @@ use bytes::{Buf, BufMut, Bytes};
 use libfuzzer_sys::fuzz_target;
 use streamview::AsyncStream;
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
+use tokio_util::codec::{BytesCodec, Encoder};
 
 /// Writes stop growing the stream past this many bytes, so the O(len) check after every step
 /// keeps the fuzzer fast. Well above the 8 KiB write-tail block, so block turnover is covered.
@@ -59,19 +67,35 @@ enum Op {
     WriteSegment(Data),
     WriteSegments(Vec<Data>),
     ExtendSegments(Vec<Data>),
-    Append { segments: Vec<Data>, tail: Data },
+    Append {
+        segments: Vec<Data>,
+        tail: Data,
+    },
     UnreadSegment(Data),
     // BufMut.
     PutSlice(Data),
     PutU8(u8),
     PutU32(u32),
-    PutBytes { byte: u8, count: u16 },
-    PutChain { head: Data, byte: u8, count: u16 },
-    ChunkMut { byte: u8, count: u16 },
+    PutBytes {
+        byte: u8,
+        count: u16,
+    },
+    PutChain {
+        head: Data,
+        byte: u8,
+        count: u16,
+    },
+    ChunkMut {
+        byte: u8,
+        count: u16,
+    },
     // std Write.
     Write(Data),
     WriteVectored(Vec<Data>),
-    WriteAllRepeated { byte: u8, count: u16 },
+    WriteAllRepeated {
+        byte: u8,
+        count: u16,
+    },
     // Tokio AsyncWrite.
     PollWrite(Data),
     PollWriteVectored(Vec<Data>),
@@ -95,7 +119,9 @@ enum Op {
     PollFillBufConsume(u16),
     // Segment reads and edits.
     ReadSegment,
-    ReadSegments { take: u8 },
+    ReadSegments {
+        take: u8,
+    },
     UnwriteSegment,
     ReadChunk(u16),
     ReadBytes(u16),
@@ -107,8 +133,122 @@ enum Op {
     // Views and copies.
     Segment(u8),
     ToBytes,
-    Clone { continue_with_clone: bool },
-    DeepClone { continue_with_copy: bool },
+    Clone {
+        continue_with_clone: bool,
+    },
+    DeepClone {
+        continue_with_copy: bool,
+    },
+    // Writes that fail: the stream must be left exactly as it was.
+    /// `put_bytes` of `remaining_mut() + excess` bytes (`excess == 0`: `usize::MAX`).
+    PutBytesHuge {
+        byte: u8,
+        excess: u8,
+    },
+    /// `put` of a `Buf` claiming `held.len() + extra` bytes (`None`: `usize::MAX`), optionally
+    /// after a first chunk large enough to go in as its own segment.
+    PutLyingBuf {
+        held: Data,
+        large_first: bool,
+        extra: Option<u8>,
+    },
+    /// `encode` with an encoder that writes `written` (after reserving `reserve * 4096` bytes)
+    /// and then returns an error or panics.
+    EncodeFailing {
+        written: Data,
+        reserve: u8,
+        panics: bool,
+    },
+    /// `read_from` a source that fills part of the buffer, then errors.
+    ReadFromErroring {
+        filled: Data,
+        max: u16,
+    },
+    // Writes through the newer paths that succeed.
+    EncodeOk(Data),
+    ReadFromOk {
+        data: Data,
+        max: u16,
+    },
+    FmtWrite(Data),
+    /// `BufRead::consume` of any amount: past the end it empties the stream.
+    ConsumeClamped(u16),
+}
+
+/// A `Buf` whose chunk runs out while it still claims bytes remain.
+struct LyingBuf {
+    held: Bytes,
+    claimed: usize,
+}
+
+impl Buf for LyingBuf {
+    fn remaining(&self) -> usize {
+        self.claimed
+    }
+
+    fn chunk(&self) -> &[u8] {
+        &self.held
+    }
+
+    fn advance(&mut self, cnt: usize) {
+        self.held.advance(cnt);
+        self.claimed -= cnt;
+    }
+}
+
+/// Writes its bytes into the frame, then fails with an error or a panic.
+struct FailingEncoder {
+    written: Vec<u8>,
+    reserve: usize,
+    panics: bool,
+}
+
+impl Encoder<()> for FailingEncoder {
+    type Error = io::Error;
+
+    fn encode(&mut self, _: (), dst: &mut bytes::BytesMut) -> io::Result<()> {
+        dst.reserve(self.reserve);
+        dst.extend_from_slice(&self.written);
+        if self.panics {
+            panic!("FailingEncoder: deliberate panic");
+        }
+        Err(io::Error::other("FailingEncoder: deliberate error"))
+    }
+}
+
+/// Fills part of the read buffer, then reports an error.
+struct ErroringReader(Vec<u8>);
+
+impl AsyncRead for ErroringReader {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let n = self.0.len().min(buf.remaining());
+        buf.put_slice(&self.0[..n]);
+        Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()))
+    }
+}
+
+/// Runs `call`, which must panic, with libFuzzer's aborting panic hook swapped for a silent one.
+fn expect_panic<T>(call: impl FnOnce() -> T) {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(call));
+    std::panic::set_hook(hook);
+    assert!(result.is_err(), "the failing write did not panic");
+}
+
+/// `true` for the writes generated to fail: checked against a snapshot of the layout.
+fn fails(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::PutBytesHuge { .. }
+            | Op::PutLyingBuf { .. }
+            | Op::EncodeFailing { .. }
+            | Op::ReadFromErroring { .. }
+    )
 }
 
 /// The reference: the held bytes, the closed flag, and whether a reader task is parked on the
@@ -158,6 +298,10 @@ fn segment_spans(stream: &AsyncStream) -> Vec<(usize, usize)> {
         .collect()
 }
 
+fn segment_lens(stream: &AsyncStream) -> Vec<usize> {
+    stream.segments().map(<[u8]>::len).collect()
+}
+
 /// The invariants that must hold between any two operations.
 fn check(stream: &AsyncStream, model: &Model) {
     let expected: Vec<u8> = model.bytes.iter().copied().collect();
@@ -166,6 +310,10 @@ fn check(stream: &AsyncStream, model: &Model) {
     assert_eq!(stream.is_empty(), expected.is_empty());
     assert_eq!(stream.is_closed(), model.closed);
     assert!(*stream == expected, "content differs from the model");
+    assert!(
+        Buf::chunk(stream).len() <= Buf::remaining(stream),
+        "chunk() past remaining()"
+    );
 
     let segments: Vec<&[u8]> = stream.segments().collect();
     assert_eq!(segments.len(), stream.num_segments());
@@ -256,6 +404,9 @@ fn grows(op: &Op) -> bool {
                 | Op::WriteAllRepeated { .. }
                 | Op::PollWrite(_)
                 | Op::PollWriteVectored(_)
+                | Op::EncodeOk(_)
+                | Op::ReadFromOk { .. }
+                | Op::FmtWrite(_)
         )
 }
 
@@ -278,6 +429,25 @@ impl Harness {
         }
         let waker = Waker::from(self.waker.clone());
         let mut cx = Context::from_waker(&waker);
+        // For a failing write: the segment lengths and the spare room before it (`chunk_mut`
+        // first, so a full tail has started its next block in both snapshots).
+        let layout_before = (fails(&op) && !self.model.closed).then(|| {
+            let spare = self.stream.chunk_mut().len();
+            (segment_lens(&self.stream), spare)
+        });
+        self.apply_op(op, &mut cx);
+        if let Some(before) = layout_before {
+            let spare = self.stream.chunk_mut().len();
+            assert_eq!(
+                (segment_lens(&self.stream), spare),
+                before,
+                "a failed write changed the layout"
+            );
+        }
+    }
+
+    fn apply_op(&mut self, op: Op, cx: &mut Context<'_>) {
+        let mut cx = cx;
         let stream = &mut self.stream;
         let model = &mut self.model;
         let front = stream
@@ -512,9 +682,13 @@ impl Harness {
                     IoSliceMut::new(&mut first),
                     IoSliceMut::new(&mut second),
                 ]);
-                // std's default `read_vectored` reads into the first non-empty buffer only.
-                let target = if first.is_empty() { &second } else { &first };
-                expect_std_read(model, result, target);
+                // Every buffer is filled in order, as `std::io::Cursor` does.
+                let mut both = first.clone();
+                both.extend_from_slice(&second);
+                let n = both.len().min(model.bytes.len());
+                let taken = model.front(n);
+                expect_std_read(model, result, &both);
+                assert_eq!([&first[..], &second[..]].concat()[..n], taken[..]);
             }
             Op::ReadExact(size) => {
                 let mut dst = vec![0u8; usize::from(size)];
@@ -740,6 +914,113 @@ impl Harness {
                 } else {
                     self.frozen_copy = Some((copy, snapshot));
                 }
+            }
+            Op::PutBytesHuge { byte, excess } => {
+                let count = match excess {
+                    0 => usize::MAX,
+                    excess => stream.remaining_mut().saturating_add(usize::from(excess)),
+                };
+                expect_panic(|| stream.put_bytes(byte, count));
+            }
+            Op::PutLyingBuf {
+                held: Data(held),
+                large_first,
+                extra,
+            } => {
+                let mut bytes = if large_first {
+                    vec![7u8; 16 * 1024]
+                } else {
+                    Vec::new()
+                };
+                bytes.extend_from_slice(&held);
+                let claimed = match extra {
+                    Some(extra) => bytes.len() + usize::from(extra) + 1,
+                    None => usize::MAX,
+                };
+                let source = LyingBuf {
+                    held: Bytes::from(bytes),
+                    claimed,
+                };
+                expect_panic(|| stream.put(source));
+            }
+            Op::EncodeFailing {
+                written: Data(written),
+                reserve,
+                panics,
+            } => {
+                let mut encoder = FailingEncoder {
+                    written,
+                    reserve: usize::from(reserve) * 4096,
+                    panics,
+                };
+                if panics && !model.closed {
+                    expect_panic(|| stream.encode(&mut encoder, ()));
+                } else {
+                    let error = stream.encode(&mut encoder, ()).unwrap_err();
+                    if model.closed {
+                        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+                    }
+                }
+            }
+            Op::ReadFromErroring {
+                filled: Data(filled),
+                max,
+            } => {
+                let mut source = ErroringReader(filled);
+                let max = usize::from(max).max(1);
+                match stream.poll_read_from(&mut cx, Pin::new(&mut source), max) {
+                    Poll::Ready(Err(error)) if model.closed => {
+                        assert_eq!(error.kind(), io::ErrorKind::BrokenPipe)
+                    }
+                    Poll::Ready(Err(error)) => {
+                        assert_eq!(error.kind(), io::ErrorKind::ConnectionReset)
+                    }
+                    other => panic!("read_from of an erroring source gave {other:?}"),
+                }
+            }
+            Op::EncodeOk(Data(data)) => {
+                let result = stream.encode(&mut BytesCodec::new(), Bytes::from(data.clone()));
+                if model.closed {
+                    assert_broken_pipe(result);
+                } else {
+                    result.unwrap();
+                    model.bytes.extend(&data);
+                }
+            }
+            Op::ReadFromOk {
+                data: Data(data),
+                max,
+            } => {
+                let mut source: &[u8] = &data;
+                let max = usize::from(max).max(1);
+                let result = match stream.poll_read_from(&mut cx, Pin::new(&mut source), max) {
+                    Poll::Ready(result) => result,
+                    Poll::Pending => panic!("read_from a slice was pending"),
+                };
+                if model.closed {
+                    assert_broken_pipe(result);
+                } else {
+                    let n = data.len().min(max);
+                    assert_eq!(result.unwrap(), n);
+                    model.bytes.extend(&data[..n]);
+                    model.closed |= n == 0;
+                }
+            }
+            Op::FmtWrite(Data(data)) => {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                let result = std::fmt::Write::write_str(stream, &text);
+                if model.closed {
+                    assert!(result.is_err());
+                } else {
+                    result.unwrap();
+                    model.bytes.extend(text.as_bytes());
+                }
+            }
+            Op::ConsumeClamped(amount) => {
+                let amount = usize::from(amount);
+                BufRead::consume(stream, amount);
+                let n = amount.min(model.bytes.len());
+                model.take_front(n);
             }
             Op::DeepClone { continue_with_copy } => {
                 let copy = stream.deep_clone();

@@ -12,9 +12,9 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::coop;
 
+use crate::error::zero_max_error;
 use crate::pipe::reader::PipeReader;
 use crate::pipe::writer::PipeWriter;
-use crate::socket::zero_max_error;
 
 impl PipeReader {
     /// Writes everything the pipe delivers to `dst` until end of file, and returns how many bytes
