@@ -59,7 +59,8 @@
 //!
 //! # Features
 //!
-//! - `tokio` (default): Tokio I/O traits on [`AsyncStream`], the cross-task pipe and socket helpers.
+//! - `tokio` (default): Tokio I/O traits on [`AsyncStream`], the cross-task pipe and socket helpers,
+//!   and `duplex`, a bidirectional in-memory transport (two pipes crossed, zero-copy both ways).
 //! - `futures-io`: the `futures::io` traits on [`AsyncStream`] (and the pipe halves with `tokio`).
 //! - `codec`: tokio-util `Encoder` integration.
 //!
@@ -86,6 +87,8 @@ mod stream;
 
 #[cfg(feature = "codec")]
 mod codec;
+#[cfg(feature = "tokio")]
+mod duplex;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio")]
@@ -99,6 +102,8 @@ mod tokio_io;
 
 #[cfg(feature = "codec")]
 pub use codec::FrameWriter;
+#[cfg(feature = "tokio")]
+pub use duplex::{duplex, DuplexStream};
 #[cfg(feature = "tokio")]
 pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 pub use stream::{AsyncStream, ReadSegments, Segments};
