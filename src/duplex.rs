@@ -413,10 +413,10 @@ impl tokio::io::AsyncBufRead for DuplexStream {
 /// let mut text = String::new();
 /// right.read_to_string(&mut text).await?;
 /// assert_eq!(text, "more");
-/// right.write_all(b"still heard").await?; // the other direction stays open
-/// let mut reply = [0u8; 11];
+/// right.write_all(b"ok").await?; // the other direction stays open
+/// let mut reply = [0u8; 2];
 /// left.read_exact(&mut reply).await?;
-/// assert_eq!(&reply, b"still heard");
+/// assert_eq!(&reply, b"ok");
 /// # Ok(())
 /// # }
 /// ```
