@@ -11,7 +11,9 @@
 //! `cargo bench --bench transport -- --warm-up-time 1 --measurement-time 3`
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::hint::black_box;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -49,21 +51,18 @@ fn runtime() -> Runtime {
 
 /// The two transports, each as its `duplex(capacity)` constructor.
 trait Transport: AsyncRead + AsyncWrite + Unpin + Send + 'static {
-    const NAME: &'static str;
     fn pair() -> (Self, Self)
     where
         Self: Sized;
 }
 
 impl Transport for streamview::DuplexStream {
-    const NAME: &'static str = "streamview";
     fn pair() -> (Self, Self) {
         streamview::duplex(CAPACITY)
     }
 }
 
 impl Transport for tokio::io::DuplexStream {
-    const NAME: &'static str = "tokio";
     fn pair() -> (Self, Self) {
         tokio::io::duplex(CAPACITY)
     }
@@ -233,34 +232,61 @@ async fn segment_echoes_tokio(iters: u64) -> Duration {
     start.elapsed()
 }
 
-/// The stack rows over transport `T`, named `<workload>/<T::NAME>`.
-fn stack_rows<T: Transport>(group: &mut BenchmarkGroup<'_, WallTime>, runtime: &Runtime) {
-    group.throughput(Throughput::Elements(1));
-    group.bench_function(BenchmarkId::new("http1_get", T::NAME), |b| {
-        b.iter_custom(|iters| runtime.block_on(http1_gets::<T>(iters)))
-    });
-    group.throughput(Throughput::Bytes(DOWNLOAD as u64));
-    group.bench_function(BenchmarkId::new("http1_download_8mib", T::NAME), |b| {
-        b.iter_custom(|iters| runtime.block_on(http1_downloads::<T>(iters)))
-    });
-    group.throughput(Throughput::Bytes((ECHO_FRAMES * ECHO_FRAME) as u64));
-    group.bench_function(BenchmarkId::new("framed_echo_4k", T::NAME), |b| {
-        b.iter_custom(|iters| runtime.block_on(framed_echoes::<T>(iters)))
-    });
+/// One workload over both transports, rows `<workload>/streamview` then `<workload>/tokio`
+/// back to back, so load that drifts on a shared machine hits both alike.
+fn stack_rows(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    runtime: &Runtime,
+    workload: &str,
+    throughput: Throughput,
+    over_streamview: fn(u64) -> Pin<Box<dyn Future<Output = Duration>>>,
+    over_tokio: fn(u64) -> Pin<Box<dyn Future<Output = Duration>>>,
+) {
+    group.throughput(throughput);
+    for (name, measure) in [("streamview", over_streamview), ("tokio", over_tokio)] {
+        group.bench_function(BenchmarkId::new(workload, name), |b| {
+            b.iter_custom(|iters| runtime.block_on(measure(iters)))
+        });
+    }
 }
 
 fn transport(c: &mut Criterion) {
+    type Streamview = streamview::DuplexStream;
+    type Tokio = tokio::io::DuplexStream;
     let runtime = runtime();
     let mut group = c.benchmark_group("transport");
-    stack_rows::<streamview::DuplexStream>(&mut group, &runtime);
-    stack_rows::<tokio::io::DuplexStream>(&mut group, &runtime);
-    group.throughput(Throughput::Bytes((SEGMENT_FRAMES * SEGMENT_FRAME) as u64));
-    group.bench_function(BenchmarkId::new("segment_echo_16k", "streamview"), |b| {
-        b.iter_custom(|iters| runtime.block_on(segment_echoes_streamview(iters)))
-    });
-    group.bench_function(BenchmarkId::new("segment_echo_16k", "tokio"), |b| {
-        b.iter_custom(|iters| runtime.block_on(segment_echoes_tokio(iters)))
-    });
+    stack_rows(
+        &mut group,
+        &runtime,
+        "http1_get",
+        Throughput::Elements(1),
+        |iters| Box::pin(http1_gets::<Streamview>(iters)),
+        |iters| Box::pin(http1_gets::<Tokio>(iters)),
+    );
+    stack_rows(
+        &mut group,
+        &runtime,
+        "http1_download_8mib",
+        Throughput::Bytes(DOWNLOAD as u64),
+        |iters| Box::pin(http1_downloads::<Streamview>(iters)),
+        |iters| Box::pin(http1_downloads::<Tokio>(iters)),
+    );
+    stack_rows(
+        &mut group,
+        &runtime,
+        "framed_echo_4k",
+        Throughput::Bytes((ECHO_FRAMES * ECHO_FRAME) as u64),
+        |iters| Box::pin(framed_echoes::<Streamview>(iters)),
+        |iters| Box::pin(framed_echoes::<Tokio>(iters)),
+    );
+    stack_rows(
+        &mut group,
+        &runtime,
+        "segment_echo_16k",
+        Throughput::Bytes((SEGMENT_FRAMES * SEGMENT_FRAME) as u64),
+        |iters| Box::pin(segment_echoes_streamview(iters)),
+        |iters| Box::pin(segment_echoes_tokio(iters)),
+    );
     group.finish();
 }
 
