@@ -109,7 +109,8 @@
 //!
 //! # Features
 //!
-//! - `tokio` (default): Tokio I/O traits on [`AsyncStream`], the cross-task pipe and socket helpers.
+//! - `tokio` (default): Tokio I/O traits on [`AsyncStream`], the cross-task pipe and socket helpers,
+//!   and `duplex`, a bidirectional in-memory transport (two pipes crossed, zero-copy both ways).
 //! - `futures-io`: the `futures::io` traits on [`AsyncStream`] (and the pipe halves with `tokio`).
 //! - `codec`: tokio-util `Encoder` integration.
 //!
@@ -143,6 +144,8 @@ mod stream;
 
 #[cfg(feature = "codec")]
 mod codec;
+#[cfg(feature = "tokio")]
+mod duplex;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 #[cfg(feature = "tokio")]
@@ -156,6 +159,8 @@ mod tokio_io;
 
 #[cfg(feature = "codec")]
 pub use codec::FrameWriter;
+#[cfg(feature = "tokio")]
+pub use duplex::{duplex, DuplexStream};
 #[cfg(feature = "tokio")]
 pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 pub use stream::{AsyncStream, IntoSegments, ReadSegments, Segments, MAX_WRITE_SLICES};
