@@ -511,6 +511,7 @@ impl AsyncStream {
         self.tail = BytesMut::new();
         self.len = 0;
         self.newline_free = 0;
+        self.tail_blocks = TailBlocks::with_limit(self.tail_blocks.limit);
     }
 
     /// Returns every held byte as one contiguous [`Bytes`] without consuming (the seed's
@@ -679,6 +680,13 @@ impl AsyncStream {
             self.tail_blocks
                 .renew(&mut self.tail, wanted.max(TAIL_BLOCK));
         }
+    }
+
+    /// Keeps up to `bytes` of filled write-tail blocks (at most 256 KiB) for reuse once their
+    /// segments are dropped, instead of the default 32 KiB: the pipe's queue keeps about twice
+    /// its capacity, so its byte path reuses blocks the reader released rather than allocating.
+    pub(crate) fn keep_tail_blocks(&mut self, bytes: usize) {
+        self.tail_blocks.set_limit(bytes);
     }
 
     /// How many more bytes the stream may take: `isize::MAX - len()` while open, 0 once closed.
@@ -1110,14 +1118,20 @@ impl AsyncStream {
     }
 }
 
-/// Most bytes of filled tail blocks a stream keeps for reuse: enough for a pipe's 64 KiB in
-/// flight in 8 KiB blocks, or two 64 KiB blocks, several times over.
-const RETIRED_TAIL_BYTES: usize = 256 * 1024;
+/// Most bytes of filled tail blocks a stream keeps for reuse by default: four 8 KiB blocks. Kept
+/// small because a kept block stays allocated while the stream lives, and a server may hold a
+/// stream per connection; the pipe raises it for its queue (see
+/// [`AsyncStream::keep_tail_blocks`]).
+const RETIRED_TAIL_BYTES: usize = 4 * TAIL_BLOCK;
+
+/// The most any stream keeps, whatever it asks for.
+const MAX_RETIRED_TAIL_BYTES: usize = 256 * 1024;
 
 /// The write tail's block recycling: byte writes copy into blocks that the stream cuts into
 /// segments, and once a reader has dropped every segment of a block, the block can take new
 /// writes without a new allocation ([`BytesMut::try_reclaim`]). Blocks filled by this stream are
-/// kept, oldest first, up to [`RETIRED_TAIL_BYTES`]; a new tail reuses the oldest free one.
+/// kept, oldest first, up to `limit` bytes ([`RETIRED_TAIL_BYTES`] unless the owner asked for
+/// more); a new tail reuses the oldest free one. [`AsyncStream::clear`] releases them.
 #[derive(Debug)]
 struct TailBlocks {
     /// Filled blocks (each an empty handle past its last byte) and their sizes, oldest first.
@@ -1127,14 +1141,34 @@ struct TailBlocks {
     /// The current tail block, as the address just past its end and its size, while the tail is
     /// a block `renew` made (other code may replace the tail with a block of its own).
     current: Option<(usize, usize)>,
+    /// Most bytes of blocks kept in `retired`.
+    limit: usize,
 }
 
 impl TailBlocks {
     const fn new() -> TailBlocks {
+        TailBlocks::with_limit(RETIRED_TAIL_BYTES)
+    }
+
+    const fn with_limit(limit: usize) -> TailBlocks {
         TailBlocks {
             retired: VecDeque::new(),
             retired_bytes: 0,
             current: None,
+            limit,
+        }
+    }
+
+    /// Keeps at most `limit` bytes of blocks from now on, releasing the oldest beyond it.
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = limit.min(MAX_RETIRED_TAIL_BYTES);
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        while self.retired_bytes > self.limit {
+            let (_, size) = self.retired.pop_front().expect("bytes are counted");
+            self.retired_bytes -= size;
         }
     }
 
@@ -1145,13 +1179,10 @@ impl TailBlocks {
         let full = std::mem::take(tail);
         if let Some((end, size)) = self.current.take() {
             // Only a block this keeps track of, filled to its end, is retired.
-            if full.as_ptr() as usize == end && size <= RETIRED_TAIL_BYTES {
+            if full.as_ptr() as usize == end && size <= self.limit {
                 self.retired.push_back((full, size));
                 self.retired_bytes += size;
-                while self.retired_bytes > RETIRED_TAIL_BYTES {
-                    let (_, size) = self.retired.pop_front().expect("bytes are counted");
-                    self.retired_bytes -= size;
-                }
+                self.trim();
             }
         }
         // The block just filled is left out: a reader is usually still on it, and writing the
@@ -1203,7 +1234,7 @@ impl Clone for AsyncStream {
             newline_free: self.newline_free,
             closed: self.closed,
             read_waker: None,
-            tail_blocks: TailBlocks::new(),
+            tail_blocks: TailBlocks::with_limit(self.tail_blocks.limit),
         }
     }
 }

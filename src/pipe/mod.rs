@@ -64,7 +64,7 @@ pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
     if capacity == 0 {
         panic_zero_capacity();
     }
-    let shared = shared::Shared::new();
+    let shared = shared::Shared::new(capacity);
     (
         PipeWriter::new(shared.clone(), capacity),
         PipeReader::new(shared, capacity),

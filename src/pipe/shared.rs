@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::Waker;
 
 use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard};
-use crate::stream::AsyncStream;
+use crate::stream::{AsyncStream, TAIL_BLOCK};
 
 /// What the writer and the reader share.
 ///
@@ -56,10 +56,15 @@ pub(crate) struct State {
 }
 
 impl Shared {
-    pub(crate) fn new() -> Arc<Shared> {
+    /// The shared state of a pipe of `capacity` bytes.
+    pub(crate) fn new(capacity: usize) -> Arc<Shared> {
+        let mut queue = AsyncStream::new();
+        // Blocks for the bytes in flight and as many again, so a block the reader released is
+        // free by the time the writer needs one; beyond that a pipe allocates as it goes.
+        queue.keep_tail_blocks(capacity.saturating_mul(2).saturating_add(2 * TAIL_BLOCK));
         Arc::new(Shared {
             state: Mutex::new(State {
-                queue: AsyncStream::new(),
+                queue,
                 reader_gone: false,
                 reader_waker: None,
                 writer_waker: None,
