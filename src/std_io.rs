@@ -7,8 +7,8 @@ use bytes::Buf;
 
 use crate::stream::AsyncStream;
 
-/// Fills the caller's buffer across segments until it is full or the stream is drained (the
-/// seed's `readinto`); `read_vectored` fills every buffer in order, as `std::io::Cursor` does.
+/// Fills the caller's buffer across segments until it is full or the stream is drained (Python
+/// streamview's `readinto`); `read_vectored` fills every buffer in order, as `std::io::Cursor` does.
 ///
 /// # Errors
 ///

@@ -37,6 +37,9 @@ pub const MAX_WRITE_SLICES: usize = 64;
 
 /// A zero-copy, non-blocking byte stream: a queue of [`Bytes`] segments plus a write tail.
 ///
+/// It is the Rust form of `Stream` from the Python package streamview; each method's docs name
+/// the Python method it stands for ("Python streamview's `readview`").
+///
 /// Segments handed over with [`write_segment`](Self::write_segment) are stored as they are and
 /// read back as the very same buffers. Byte-level writes ([`std::io::Write`], [`BufMut`], Tokio's
 /// `AsyncWrite`) are copied once into the *write tail*, a [`BytesMut`] block of at least 8 KiB that
@@ -119,7 +122,7 @@ impl AsyncStream {
         }
     }
 
-    /// Returns how many bytes the stream holds (the seed's `nbytes`). O(1).
+    /// Returns how many bytes the stream holds (Python streamview's `nbytes`). O(1).
     ///
     /// # Examples
     ///
@@ -132,7 +135,7 @@ impl AsyncStream {
         self.len
     }
 
-    /// Returns `true` when the stream holds no bytes (the seed's `not bool(s)`).
+    /// Returns `true` when the stream holds no bytes (Python streamview's `not bool(s)`).
     ///
     /// # Examples
     ///
@@ -146,7 +149,7 @@ impl AsyncStream {
         self.len == 0
     }
 
-    /// Returns how many segments the stream holds (the seed's `len(s)`); a non-empty write tail
+    /// Returns how many segments the stream holds (Python streamview's `len(s)`); a non-empty write tail
     /// counts as one.
     ///
     /// # Examples
@@ -165,7 +168,7 @@ impl AsyncStream {
     }
 
     /// Iterates over the held segments front to back (the write tail last), without consuming
-    /// or copying (the seed's `views`).
+    /// or copying (Python streamview's `views`).
     ///
     /// # Examples
     ///
@@ -183,7 +186,7 @@ impl AsyncStream {
         }
     }
 
-    /// Returns segment `index` (front is 0) without consuming it (the seed's `s[i]`; for the
+    /// Returns segment `index` (front is 0) without consuming it (Python streamview's `s[i]`; for the
     /// back, pass `num_segments() - 1`).
     ///
     /// A frozen segment is returned as a refcount clone, no copy. The write tail cannot be frozen
@@ -208,7 +211,7 @@ impl AsyncStream {
         }
     }
 
-    /// Appends `segment` without copying it (the seed's `writeview`) and returns its length. An
+    /// Appends `segment` without copying it (Python streamview's `writeview`) and returns its length. An
     /// empty segment is ignored.
     ///
     /// # Panics
@@ -245,7 +248,7 @@ impl AsyncStream {
         added
     }
 
-    /// Appends every segment of `segments` without copying (the seed's `writeviews`) and returns
+    /// Appends every segment of `segments` without copying (Python streamview's `writeviews`) and returns
     /// how many bytes were added. Empty segments are ignored.
     ///
     /// # Panics
@@ -271,7 +274,7 @@ impl AsyncStream {
             .sum()
     }
 
-    /// Removes and returns the front segment whole, no copy (the seed's `readview`); `None` when
+    /// Removes and returns the front segment whole, no copy (Python streamview's `readview`); `None` when
     /// the stream is empty.
     ///
     /// # Examples
@@ -295,7 +298,7 @@ impl AsyncStream {
         Some(segment)
     }
 
-    /// Removes every segment, front to back, as a draining iterator (the seed's `readviews`).
+    /// Removes every segment, front to back, as a draining iterator (Python streamview's `readviews`).
     ///
     /// The stream is empty as soon as this returns; segments the iterator does not yield are
     /// dropped with it.
@@ -318,7 +321,7 @@ impl AsyncStream {
         }
     }
 
-    /// Pushes `segment` back to the front, no copy (the seed's `unreadview`), and returns its
+    /// Pushes `segment` back to the front, no copy (Python streamview's `unreadview`), and returns its
     /// length. An empty segment is ignored. Allowed after [`close`](Self::close): it gives back
     /// bytes that were read, it does not write new ones.
     ///
@@ -343,8 +346,8 @@ impl AsyncStream {
         added
     }
 
-    /// Removes and returns the back segment (the write tail when it holds bytes), no copy (the
-    /// seed's `unwriteview`); `None` when the stream is empty.
+    /// Removes and returns the back segment (the write tail when it holds bytes), no copy (Python
+    /// streamview's `unwriteview`); `None` when the stream is empty.
     ///
     /// # Examples
     ///
@@ -366,7 +369,7 @@ impl AsyncStream {
         Some(segment)
     }
 
-    /// Removes and returns at most `max` bytes from the front segment only, no copy (the seed's
+    /// Removes and returns at most `max` bytes from the front segment only, no copy (Python streamview's
     /// `read1`); `None` when the stream is empty or `max` is 0.
     ///
     /// # Examples
@@ -396,7 +399,7 @@ impl AsyncStream {
         Some(chunk)
     }
 
-    /// Removes and returns `min(n, len())` bytes from the front (the seed's `read(n)`).
+    /// Removes and returns `min(n, len())` bytes from the front (Python streamview's `read(n)`).
     ///
     /// Zero-copy when they lie in one segment; otherwise they are copied exactly once into one
     /// new buffer.
@@ -415,7 +418,7 @@ impl AsyncStream {
         self.take_front(n.min(self.len))
     }
 
-    /// Removes and returns the next line, `\n` included (the seed's `readline`).
+    /// Removes and returns the next line, `\n` included (Python streamview's `readline`).
     ///
     /// When no complete line is held yet it returns `None` and consumes nothing, unless the
     /// stream is closed: then it returns the rest as a last line, and `None` once empty. Bytes
@@ -443,7 +446,7 @@ impl AsyncStream {
         }
     }
 
-    /// Drops up to `n` bytes from the front without copying (the seed's `seek(n)`) and returns
+    /// Drops up to `n` bytes from the front without copying (Python streamview's `seek(n)`) and returns
     /// how many were dropped.
     ///
     /// # Examples
@@ -461,7 +464,7 @@ impl AsyncStream {
         n
     }
 
-    /// Keeps only the first `n` bytes, without copying (the seed's `truncate`). Does nothing when
+    /// Keeps only the first `n` bytes, without copying (Python streamview's `truncate`). Does nothing when
     /// the stream holds `n` bytes or fewer.
     ///
     /// # Examples
@@ -494,7 +497,7 @@ impl AsyncStream {
         self.newline_free = self.newline_free.min(n);
     }
 
-    /// Releases every segment and the write tail (the seed's `close()`, which in Rust is split in
+    /// Releases every segment and the write tail (Python streamview's `close()`, which in Rust is split in
     /// two: this empties, [`close`](Self::close) ends the writer side). The closed flag is kept.
     ///
     /// # Examples
@@ -514,7 +517,7 @@ impl AsyncStream {
         self.tail_blocks = TailBlocks::with_limit(self.tail_blocks.limit);
     }
 
-    /// Returns every held byte as one contiguous [`Bytes`] without consuming (the seed's
+    /// Returns every held byte as one contiguous [`Bytes`] without consuming (Python streamview's
     /// `toview`, which consumes: use [`read_bytes`](Self::read_bytes)`(len())` for that).
     ///
     /// A refcount clone when the stream holds exactly one frozen segment; otherwise one copy of
@@ -547,7 +550,7 @@ impl AsyncStream {
     }
 
     /// Returns an independent copy whose bytes live in exactly one fresh segment (none when
-    /// empty); it carries the closed flag (the seed's `deepcopy`). Use `clone()` for the
+    /// empty); it carries the closed flag (Python streamview's `deepcopy`). Use `clone()` for the
     /// shallow copy that shares the buffers.
     ///
     /// # Examples
