@@ -147,14 +147,31 @@ async fn copy_first(socket: &mut Socket, segments: Vec<Bytes>) -> io::Result<()>
 
 async fn writev_64(socket: &mut Socket, segments: Vec<Bytes>) -> io::Result<()> {
     for batch in segments.chunks(MAX_WRITE_SLICES) {
-        let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|s| IoSlice::new(s)).collect();
-        let mut slices = &mut slices[..];
-        while !slices.is_empty() {
-            let n = socket.write_vectored(slices).await?;
+        // A short write resumes at the first segment not wholly written, from its offset.
+        let (mut first, mut offset) = (0, 0);
+        while first < batch.len() {
+            let mut slices = Vec::with_capacity(batch.len() - first);
+            slices.push(IoSlice::new(&batch[first][offset..]));
+            slices.extend(
+                batch[first + 1..]
+                    .iter()
+                    .map(|segment| IoSlice::new(segment)),
+            );
+            let mut n = socket.write_vectored(&slices).await?;
             if n == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
-            IoSlice::advance_slices(&mut slices, n);
+            while n > 0 {
+                let left = batch[first].len() - offset;
+                if n >= left {
+                    n -= left;
+                    first += 1;
+                    offset = 0;
+                } else {
+                    offset += n;
+                    n = 0;
+                }
+            }
         }
     }
     Ok(())

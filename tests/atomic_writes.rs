@@ -369,7 +369,10 @@ mod encode {
             if self.panics {
                 panic!("HalfEncoder: deliberate panic");
             }
-            Err(io::Error::other("HalfEncoder: deliberate error"))
+            Err(io::Error::new(
+                io::ErrorKind::Other,
+                "HalfEncoder: deliberate error",
+            ))
         }
     }
 

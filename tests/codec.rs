@@ -60,7 +60,9 @@ impl Encoder<usize> for LengthHeader {
     type Error = io::Error;
 
     fn encode(&mut self, body_len: usize, dst: &mut BytesMut) -> io::Result<()> {
-        dst.put_u32(u32::try_from(body_len).map_err(io::Error::other)?);
+        dst.put_u32(
+            u32::try_from(body_len).map_err(|error| io::Error::new(io::ErrorKind::Other, error))?,
+        );
         Ok(())
     }
 }

@@ -330,7 +330,10 @@ impl tokio_util::codec::Encoder<()> for FailingEncoder<'_> {
         if self.panics {
             panic!("FailingEncoder: deliberate panic");
         }
-        Err(io::Error::other("FailingEncoder: deliberate error"))
+        Err(io::Error::new(
+            io::ErrorKind::Other,
+            "FailingEncoder: deliberate error",
+        ))
     }
 }
 

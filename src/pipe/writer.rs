@@ -117,7 +117,7 @@ impl PipeWriter {
         cx: &mut Context<'_>,
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
-        if segment.as_ref().is_none_or(Bytes::is_empty) {
+        if segment.as_ref().map_or(true, Bytes::is_empty) {
             return Poll::Ready(self.write_nothing());
         }
         // The segment stays in the caller's slot until the write can happen, so a poll that
