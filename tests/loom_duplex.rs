@@ -39,7 +39,7 @@ fn dropping_an_end_wakes_a_peer_parked_reading_and_writing() {
         let dropper = thread::spawn(move || drop(left));
         let (mut reader, mut writer) = right.into_split();
         let (read, write) =
-            block_on(async { futures::join!(reader.read_segment(), writer.write_segment("y")) });
+            block_on(async { tokio::join!(reader.read_segment(), writer.write_segment("y")) });
         assert!(read.unwrap().is_none());
         assert_eq!(write.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
         dropper.join().unwrap();
