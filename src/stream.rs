@@ -53,10 +53,6 @@ pub const MAX_WRITE_SLICES: usize = 64;
 /// - [`len`](Self::len) is a running count, O(1), and never exceeds `isize::MAX`.
 /// - Every write either completes or fails (an error or a panic) leaving the stream exactly as it
 ///   was: content, length, segment layout, the write tail and its spare room, closed flag.
-///
-/// The fields are private to this file: the trait adapters, the socket and codec helpers and the
-/// pipe go through a few named operations (write into the tail, reserve spare room, commit
-/// written bytes, merge a run of segments), so these rules are kept in one place.
 /// - An empty stream that is not closed *would block*: std reads return
 ///   [`io::ErrorKind::WouldBlock`], async reads return `Poll::Pending` after storing the waker,
 ///   which the next write or [`close`](Self::close) wakes. Reads of an empty closed stream are end
@@ -85,6 +81,9 @@ pub const MAX_WRITE_SLICES: usize = 64;
 /// assert_eq!(stream.read_line().unwrap(), "Host: example\r\n");
 /// assert!(stream.read_line().is_none());
 /// ```
+// The fields are private to this file: the trait adapters, the socket and codec helpers and the
+// pipe go through a few named operations (write into the tail, reserve spare room, commit
+// written bytes, merge a run of segments), so these rules are kept in one place.
 pub struct AsyncStream {
     /// Frozen segments, front first. None is empty.
     segments: VecDeque<Bytes>,
@@ -688,6 +687,7 @@ impl AsyncStream {
     /// Keeps up to `bytes` of filled write-tail blocks (at most 256 KiB) for reuse once their
     /// segments are dropped, instead of the default 32 KiB: the pipe's queue keeps about twice
     /// its capacity, so its byte path reuses blocks the reader released rather than allocating.
+    #[cfg(feature = "tokio")]
     pub(crate) fn keep_tail_blocks(&mut self, bytes: usize) {
         self.tail_blocks.set_limit(bytes);
     }
@@ -1128,6 +1128,7 @@ impl AsyncStream {
 const RETIRED_TAIL_BYTES: usize = 4 * TAIL_BLOCK;
 
 /// The most any stream keeps, whatever it asks for.
+#[cfg(feature = "tokio")]
 const MAX_RETIRED_TAIL_BYTES: usize = 256 * 1024;
 
 /// The write tail's block recycling: byte writes copy into blocks that the stream cuts into
@@ -1163,6 +1164,7 @@ impl TailBlocks {
     }
 
     /// Keeps at most `limit` bytes of blocks from now on, releasing the oldest beyond it.
+    #[cfg(feature = "tokio")]
     fn set_limit(&mut self, limit: usize) {
         self.limit = limit.min(MAX_RETIRED_TAIL_BYTES);
         self.trim();

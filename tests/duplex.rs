@@ -650,3 +650,17 @@ fn futures_io_traits_round_trip_both_ways() {
     assert_eq!(line, "hello world\n");
     assert_eq!(reply, "HELLO WORLD\n");
 }
+
+/// `consume` past what an end holds clamps (it delegates to the pipe reader), even on an end
+/// that holds nothing.
+#[tokio::test]
+async fn consume_past_what_an_end_holds_clamps() {
+    use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+    let (mut near, mut far) = streamview::duplex(16);
+    AsyncBufRead::consume(Pin::new(&mut far), 100);
+    near.write_segment("abcd").await.unwrap();
+    assert_eq!(far.fill_buf().await.unwrap(), b"abcd");
+    AsyncBufRead::consume(Pin::new(&mut far), 100);
+    near.write_segment("ef").await.unwrap();
+    assert_eq!(far.read_segment().await.unwrap().unwrap(), "ef");
+}

@@ -1388,3 +1388,37 @@ fn a_refused_write_on_a_full_pipe_leaves_it_unchanged() {
         "abcd"
     );
 }
+
+/// `consume` past what the reader holds clamps, as `AsyncStream`'s and Tokio's `BufReader`'s do:
+/// the bytes held are dropped, nothing queued behind them is touched, and nothing panics.
+#[tokio::test]
+async fn consume_past_what_the_reader_holds_clamps() {
+    let (mut writer, mut reader) = pipe(64);
+    writer.write_segment("abcd").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"abcd");
+    writer.write_segment("ef").await.unwrap(); // queued, not yet fetched by the reader
+    Pin::new(&mut reader).consume(100);
+    assert_eq!(reader.len(), 2);
+    assert_eq!(writer.len(), 2);
+    assert_eq!(reader.read_segment().await.unwrap().unwrap(), "ef");
+    Pin::new(&mut reader).consume(7); // nothing held at all
+    assert_eq!(reader.len(), 0);
+}
+
+/// The futures-io `consume` clamps the same way.
+#[cfg(feature = "futures-io")]
+#[tokio::test]
+async fn futures_io_consume_past_what_the_reader_holds_clamps() {
+    let (mut writer, mut reader) = pipe(64);
+    writer.write_segment("abcd").await.unwrap();
+    assert_eq!(
+        futures::io::AsyncBufReadExt::fill_buf(&mut reader)
+            .await
+            .unwrap(),
+        b"abcd"
+    );
+    futures::io::AsyncBufRead::consume(Pin::new(&mut reader), 100);
+    assert!(reader.is_empty());
+    writer.close();
+    assert_eq!(reader.read_segment().await.unwrap(), None);
+}

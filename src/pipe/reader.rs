@@ -286,8 +286,9 @@ impl PipeReader {
     }
 
     /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local stream.
+    /// Clamped to what the reader holds, as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
     fn consume_local(&mut self, amt: usize) {
-        self.local.advance(amt);
+        self.local.advance(amt.min(self.local.len()));
         self.report_consumed();
     }
 
@@ -430,7 +431,7 @@ impl tokio::io::AsyncRead for PipeReader {
 }
 
 /// `poll_fill_buf` lends the front segment the reader holds locally (no lock is held across the
-/// borrow); `consume` advances past it.
+/// borrow); `consume` advances past it, clamped to what the reader holds (as Tokio's `BufReader` does).
 ///
 /// # Examples
 ///
