@@ -124,9 +124,11 @@
 //!
 //! # MSRV
 //!
-//! Rust 1.70 (`rust-version` in `Cargo.toml`, Tokio's own minimum): clippy's `incompatible_msrv`
-//! lint holds every target of the crate, with every feature, to it. CI builds and tests with the
-//! current stable toolchain.
+//! Rust 1.70 (`rust-version` in `Cargo.toml`, Tokio's own minimum), checked in CI by building the
+//! library with Rust 1.70 and by clippy's `incompatible_msrv` lint over every target. Recent
+//! tokio and tokio-util releases need a newer Rust: on an older toolchain, let Cargo pick versions
+//! that support it (`CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS=fallback cargo update` with Cargo
+//! 1.84 or later) or pin them.
 
 #![warn(
     missing_docs,
