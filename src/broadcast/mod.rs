@@ -47,24 +47,29 @@ pub use writer::BroadcastWriter;
 /// # async fn main() -> std::io::Result<()> {
 /// let (mut writer, reader) = streamview::broadcast(256 * 1024);
 /// let frames: Vec<Bytes> = (0..100u8).map(|i| Bytes::from(vec![i; 4096])).collect();
-/// let readers: Vec<_> = (0..3).map(|_| reader.clone()).collect();
+/// // Each reader runs in its own task: read one after another here, the first would wait for
+/// // frames the writer cannot send until the unread ones are within `capacity` of the end.
+/// let readers: Vec<_> = (0..3)
+///     .map(|_| {
+///         let (mut reader, frames) = (reader.clone(), frames.clone());
+///         tokio::spawn(async move {
+///             let mut received = 0;
+///             while let Some(frame) = reader.read_segment().await? {
+///                 assert_eq!(frame.as_ptr(), frames[received].as_ptr()); // the same buffer
+///                 received += 1;
+///             }
+///             std::io::Result::Ok(received)
+///         })
+///     })
+///     .collect();
 /// drop(reader);
-/// let sent = frames.clone();
-/// let producer = tokio::spawn(async move {
-///     for frame in sent {
-///         writer.write_segment(frame).await?;
-///     }
-///     std::io::Result::Ok(()) // dropping the writer closes the broadcast
-/// });
-/// for mut reader in readers {
-///     let mut received = 0;
-///     while let Some(frame) = reader.read_segment().await? {
-///         assert_eq!(frame.as_ptr(), frames[received].as_ptr()); // the same buffer
-///         received += 1;
-///     }
-///     assert_eq!(received, 100);
+/// for frame in frames {
+///     writer.write_segment(frame).await?;
 /// }
-/// producer.await.unwrap()?;
+/// drop(writer); // closes the broadcast: each reader sees end of file after the last frame
+/// for reader in readers {
+///     assert_eq!(reader.await.unwrap()?, 100);
+/// }
 /// # Ok(())
 /// # }
 /// ```
