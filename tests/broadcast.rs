@@ -3,7 +3,7 @@
 //! cooperative budget, and a 1 GiB stress to 4 readers.
 #![cfg(feature = "tokio")]
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -684,28 +684,26 @@ fn total_bytes() -> u64 {
         .unwrap_or(GIB)
 }
 
-fn run_stress(capacity: usize, seed: u64, total: u64) -> impl Future<Output = ()> {
-    async move {
-        let (writer, reader) = broadcast(capacity);
-        let readers: Vec<_> = (0..4u64)
-            .map(|i| {
-                tokio::spawn(read_and_check_all(
-                    reader.clone(),
-                    seed,
-                    seed ^ (0x5A5A + i),
-                ))
-            })
-            .collect();
-        drop(reader);
-        let sent = tokio::spawn(write_all_frames(writer, seed, total))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(sent >= total);
-        for (i, reading) in readers.into_iter().enumerate() {
-            let received = reading.await.unwrap().unwrap();
-            assert_eq!(received, sent, "reader {i}: every byte sent arrives");
-        }
+async fn run_stress(capacity: usize, seed: u64, total: u64) {
+    let (writer, reader) = broadcast(capacity);
+    let readers: Vec<_> = (0..4u64)
+        .map(|i| {
+            tokio::spawn(read_and_check_all(
+                reader.clone(),
+                seed,
+                seed ^ (0x5A5A + i),
+            ))
+        })
+        .collect();
+    drop(reader);
+    let sent = tokio::spawn(write_all_frames(writer, seed, total))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(sent >= total);
+    for (i, reading) in readers.into_iter().enumerate() {
+        let received = reading.await.unwrap().unwrap();
+        assert_eq!(received, sent, "reader {i}: every byte sent arrives");
     }
 }
 
