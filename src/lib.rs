@@ -85,12 +85,12 @@ mod buf;
 mod std_io;
 mod stream;
 
+#[cfg(feature = "tokio")]
+mod broadcast;
 #[cfg(feature = "codec")]
 mod codec;
 #[cfg(feature = "futures-io")]
 mod futures_io;
-#[cfg(feature = "tokio")]
-mod broadcast;
 #[cfg(feature = "tokio")]
 mod loom;
 #[cfg(feature = "tokio")]
@@ -102,10 +102,10 @@ mod tokio_io;
 #[cfg(feature = "tokio")]
 mod waker;
 
-#[cfg(feature = "codec")]
-pub use codec::FrameWriter;
 #[cfg(feature = "tokio")]
 pub use broadcast::{broadcast, BroadcastReader, BroadcastWriter};
+#[cfg(feature = "codec")]
+pub use codec::FrameWriter;
 #[cfg(feature = "tokio")]
 pub use pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 pub use stream::{AsyncStream, ReadSegments, Segments};
