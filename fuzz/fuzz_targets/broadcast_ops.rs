@@ -178,14 +178,23 @@ impl Harness {
     }
 
     fn writer_pending(&mut self) {
-        assert!(self.writer_can_write(), "a write is Pending on a dead broadcast");
-        assert!(self.held() >= self.capacity, "a write is Pending with room left");
+        assert!(
+            self.writer_can_write(),
+            "a write is Pending on a dead broadcast"
+        );
+        assert!(
+            self.held() >= self.capacity,
+            "a write is Pending with room left"
+        );
         self.writer_side.parked = true;
     }
 
     fn writer_refused(&self, error: &io::Error) {
         assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
-        assert!(!self.writer_can_write(), "refused a write with readers and open: {error}");
+        assert!(
+            !self.writer_can_write(),
+            "refused a write with readers and open: {error}"
+        );
     }
 
     fn apply_writer(&mut self, op: Op) {
@@ -296,11 +305,20 @@ impl Harness {
     /// segment written whole must return that very buffer.
     fn delivered(&mut self, index: usize, got: &[u8], segment_read: bool) {
         let read = self.readers[index].read;
-        assert!(read + got.len() <= self.written(), "read more than was written");
-        assert_eq!(got, &self.log[read..read + got.len()], "bytes out of order or changed");
+        assert!(
+            read + got.len() <= self.written(),
+            "read more than was written"
+        );
+        assert_eq!(
+            got,
+            &self.log[read..read + got.len()],
+            "bytes out of order or changed"
+        );
         if segment_read {
-            if let Some(&(_, len, address)) =
-                self.whole_segments.iter().find(|&&(offset, _, _)| offset == read)
+            if let Some(&(_, len, address)) = self
+                .whole_segments
+                .iter()
+                .find(|&&(offset, _, _)| offset == read)
             {
                 if len == got.len() {
                     assert_eq!(got.as_ptr() as usize, address, "a whole segment was copied");
@@ -315,7 +333,10 @@ impl Harness {
     }
 
     fn reader_pending(&mut self, index: usize) {
-        assert!(!self.writer_closed, "a read is Pending although the writer closed");
+        assert!(
+            !self.writer_closed,
+            "a read is Pending although the writer closed"
+        );
         let written = self.written();
         let model = &mut self.readers[index];
         model.side.parked = true;
@@ -469,7 +490,10 @@ impl Harness {
             let was_parked = model.side.parked;
             let woken = model.side.take_wakes();
             if was_parked && writer_progressed {
-                assert!(woken, "a parked reader was not woken by the writer's progress");
+                assert!(
+                    woken,
+                    "a parked reader was not woken by the writer's progress"
+                );
             }
             assert_eq!(model.reader.capacity(), self.capacity);
         }
@@ -479,7 +503,10 @@ impl Harness {
             assert_eq!(writer.receiver_count(), self.readers.len());
             if writer_was_parked && reader_left && (self.readers.is_empty() || held < self.capacity)
             {
-                assert!(writer_woken, "a reader left, making room, and the writer slept on");
+                assert!(
+                    writer_woken,
+                    "a reader left, making room, and the writer slept on"
+                );
             }
             if self.writer_side.parked && !self.readers.is_empty() {
                 assert!(
