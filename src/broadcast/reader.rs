@@ -26,8 +26,9 @@ use crate::waker::wake;
 /// across segments (then those bytes are copied once, for this reader only).
 ///
 /// After every read the reader publishes its position (an atomic store, no lock), so the
-/// writer's [`len`](crate::BroadcastWriter::len) and its room are exact. It takes the lock to
-/// wake a writer waiting for room when it fetches more and after reading half the capacity.
+/// writer's [`len`](crate::BroadcastWriter::len) and its room are exact, and a writer waiting
+/// for room is woken by the read that makes it, on every read path, without a further read
+/// and without the reader parking. With nobody waiting, a read takes no lock.
 ///
 /// `clone` makes a reader at the same position, with the same bytes still to read;
 /// [`BroadcastWriter::subscribe`](crate::BroadcastWriter::subscribe) makes one at the end.
@@ -71,11 +72,6 @@ pub struct BroadcastReader {
     /// Clones of the segments from this reader's position up to `fetched`. Closed once the
     /// writer closed and everything it wrote was taken: reads then see end of file when drained.
     local: AsyncStream,
-    /// The position as of the last time this reader offered the writer its wake-up.
-    reported: u64,
-    /// Reading worth a wake-up offer: half the capacity, so the writer refills one half while
-    /// the slowest reader drains the other.
-    report_threshold: u64,
     /// Reads served from `local` since the last one that spent a unit of Tokio's budget.
     reads_since_budget_spent: u32,
 }
@@ -100,8 +96,6 @@ impl BroadcastReader {
             published: start,
             fetched: start,
             local: AsyncStream::new(),
-            reported: start,
-            report_threshold: (capacity as u64).div_ceil(2),
             reads_since_budget_spent: 0,
         }
     }
@@ -307,26 +301,16 @@ impl BroadcastReader {
     }
 
     /// Stores this reader's position for the writer after a read (no lock: an atomic store to
-    /// a cell only this reader writes), and offers the writer a wake-up after half the capacity.
+    /// a cell only this reader writes), and wakes a parked writer if this read made its room.
     #[inline]
     fn publish(&mut self) {
         let position = self.fetched - self.local.len() as u64;
         if position > self.published {
+            let before = self.published;
             self.published = position;
-            self.position.store(position, Ordering::Release);
-            if position - self.reported >= self.report_threshold {
-                self.wake_writer_if_ready();
-            }
+            self.position.store(position, Ordering::SeqCst);
+            self.shared.reader_advanced(before, position, self.capacity);
         }
-    }
-
-    #[cold]
-    fn wake_writer_if_ready(&mut self) {
-        self.reported = self.published;
-        let mut state = self.shared.lock();
-        let writer = state.take_writer_waker_if_ready(self.capacity);
-        drop(state);
-        wake(writer);
     }
 
     /// Every read's poll: within the cooperative budget, applies `take` to the local batch,
@@ -385,13 +369,14 @@ impl BroadcastReader {
                 // `read_bytes`); counting it would let a request larger than the capacity
                 // deadlock, so the position published moves past it.
                 self.published = self.fetched;
-                self.position.store(self.fetched, Ordering::Release);
+                self.position.store(self.fetched, Ordering::SeqCst);
             }
             replaced = state.park_reader(self.id, cx.waker());
             Poll::Pending
         };
-        self.reported = self.published;
-        let writer = state.take_writer_waker_if_ready(self.capacity);
+        let writer = self
+            .shared
+            .take_writer_waker_if_ready(&mut state, self.capacity);
         drop(state);
         drop(replaced);
         wake(writer);
@@ -429,8 +414,6 @@ impl Clone for BroadcastReader {
             published: self.published,
             fetched: self.fetched,
             local: self.local.clone(),
-            reported: self.published,
-            report_threshold: self.report_threshold,
             reads_since_budget_spent: 0,
         }
     }
@@ -440,7 +423,9 @@ impl Drop for BroadcastReader {
     fn drop(&mut self) {
         let mut state = self.shared.lock();
         let own_waker = state.remove_reader(self.id);
-        let writer = state.take_writer_waker_if_ready(self.capacity);
+        let writer = self
+            .shared
+            .take_writer_waker_if_ready(&mut state, self.capacity);
         drop(state);
         drop(own_waker);
         wake(writer);

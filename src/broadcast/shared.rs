@@ -1,5 +1,6 @@
 //! The state the broadcast writer and every reader share, behind one lock: the log of written
-//! segments, each reader's published position, and the parked wakers.
+//! segments, each reader's published position, and the parked wakers; and, outside the lock,
+//! the position a parked writer waits for the slowest reader to reach.
 
 use std::collections::VecDeque;
 use std::io;
@@ -9,13 +10,32 @@ use bytes::Bytes;
 
 use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::stream::AsyncStream;
-use crate::waker::{park, WakeList};
+use crate::waker::{park, wake, WakeList};
 
 /// What the writer and the readers share.
+///
+/// A writer that finds no room parks its waker under the lock and stores in
+/// [`room_wanted`](Self::room_wanted) the position every reader must reach for it to have room
+/// again (its `end` minus the capacity, plus one). Each read stores the reader's new position,
+/// then loads `room_wanted`: the read that carries a reader from below that position to it or
+/// past it takes the lock and wakes the writer if the slowest reader is now there. Readers
+/// already past it never do, so with nobody waiting a read costs one store and one load, and
+/// with several readers the last one to cross (the slowest) is the one that wakes the writer.
+/// Both sides store then load with `SeqCst`: either the writer's check after storing
+/// `room_wanted` sees the reader's position, or the reader's load sees `room_wanted`.
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The position the slowest reader must reach to make room for the parked writer; 0 while
+    /// the writer is not parked (a real one is at least 1). Stored under the lock only.
+    room_wanted: Padded<AtomicU64>,
 }
+
+/// Keeps the readers' hot load of [`Shared::room_wanted`] off the cache line of the lock the
+/// writer takes on every write.
+#[derive(Debug)]
+#[repr(align(128))]
+struct Padded<T>(T);
 
 /// One written segment and the absolute offset of its first byte.
 #[derive(Debug)]
@@ -92,7 +112,66 @@ impl Shared {
                 writer_waker: None,
                 closed: false,
             }),
+            room_wanted: Padded(AtomicU64::new(0)),
         })
+    }
+
+    /// A write found no room (`state.room(capacity) == 0`): parks `waker` for the read that
+    /// makes room and publishes the position that read must reach. Returns `Err(())` when a
+    /// reader made room meanwhile (nothing parked: write now), else the replaced waker to drop
+    /// after unlocking.
+    pub(crate) fn park_writer(
+        &self,
+        state: &mut State,
+        waker: &Waker,
+        capacity: usize,
+    ) -> Result<Option<Waker>, ()> {
+        // Full: end - min >= capacity, so end >= capacity and the position wanted is >= 1.
+        let wanted = state.end + 1 - capacity as u64;
+        self.room_wanted.0.store(wanted, Ordering::SeqCst);
+        // Positions stored before that store are seen here; later ones see `room_wanted`.
+        state.refresh_min();
+        if state.min_position >= wanted {
+            self.room_wanted.0.store(0, Ordering::Relaxed);
+            return Err(());
+        }
+        Ok(park(&mut state.writer_waker, waker))
+    }
+
+    /// A reader moved its published position from `before` to `after` (already stored, with
+    /// `SeqCst`). Wakes the parked writer when this move carried the reader across the position
+    /// the writer waits for and the slowest reader is there now. No lock unless it crossed.
+    #[inline]
+    pub(crate) fn reader_advanced(&self, before: u64, after: u64, capacity: usize) {
+        let wanted = self.room_wanted.0.load(Ordering::SeqCst);
+        if wanted != 0 && before < wanted && after >= wanted {
+            self.wake_writer_if_ready(capacity);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn wake_writer_if_ready(&self, capacity: usize) {
+        let mut state = self.lock();
+        let writer = self.take_writer_waker_if_ready(&mut state, capacity);
+        drop(state);
+        wake(writer);
+    }
+
+    /// The writer's waker when its wait is over (room, or no reader left), taken out to be woken
+    /// after unlocking; clears [`room_wanted`](Self::room_wanted) with it.
+    pub(crate) fn take_writer_waker_if_ready(
+        &self,
+        state: &mut State,
+        capacity: usize,
+    ) -> Option<Waker> {
+        state.writer_waker.as_ref()?;
+        if state.live_readers == 0 || state.room(capacity) > 0 {
+            self.room_wanted.0.store(0, Ordering::Relaxed);
+            state.writer_waker.take()
+        } else {
+            None
+        }
     }
 
     /// Locks the state. Every mutation under the lock is a single consistent step, so a poisoned
@@ -166,7 +245,7 @@ impl State {
             .readers
             .iter()
             .flatten()
-            .map(|slot| slot.position.load(Ordering::Acquire))
+            .map(|slot| slot.position.load(Ordering::SeqCst))
             .min()
             .unwrap_or(self.end);
         self.min_position = min;
@@ -238,22 +317,6 @@ impl State {
             self.parked_readers.push(id);
         }
         park(&mut slot.waker, waker)
-    }
-
-    /// Stores the writer's waker until a reader makes room or the last reader leaves.
-    pub(crate) fn park_writer(&mut self, waker: &Waker) -> Option<Waker> {
-        park(&mut self.writer_waker, waker)
-    }
-
-    /// The writer's waker when its wait is over (room, or no reader left), taken out to be woken
-    /// after unlocking.
-    pub(crate) fn take_writer_waker_if_ready(&mut self, capacity: usize) -> Option<Waker> {
-        self.writer_waker.as_ref()?;
-        if self.live_readers == 0 || self.room(capacity) > 0 {
-            self.writer_waker.take()
-        } else {
-            None
-        }
     }
 }
 

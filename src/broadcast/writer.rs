@@ -343,12 +343,20 @@ impl BroadcastWriter {
         if state.live_readers() == 0 {
             return Err(Refusal::NoReaders);
         }
-        let room = state.room(self.capacity);
+        let mut room = state.room(self.capacity);
         if room == 0 {
-            let replaced = waker.and_then(|waker| state.park_writer(waker));
-            drop(state);
-            drop(replaced);
-            return Err(Refusal::Full);
+            let Some(waker) = waker else {
+                return Err(Refusal::Full);
+            };
+            match self.shared.park_writer(&mut state, waker, self.capacity) {
+                Ok(replaced) => {
+                    drop(state);
+                    drop(replaced);
+                    return Err(Refusal::Full);
+                }
+                // A reader made room between the check and the park.
+                Err(()) => room = state.room(self.capacity),
+            }
         }
         let written = write(&mut state, &mut self.wakes, room);
         drop(state);
