@@ -9,7 +9,7 @@ pub(crate) use ::loom::sync::{Arc, Mutex, MutexGuard};
 
 /// The broadcast readers publish their read positions in these, outside the lock.
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicU64, Ordering};
 
 #[cfg(loom)]
-pub(crate) use ::loom::sync::atomic::{AtomicU64, Ordering};
+pub(crate) use ::loom::sync::atomic::{fence, AtomicU64, Ordering};

@@ -113,3 +113,47 @@ fn close_wakes_two_waiting_readers_with_eof_after_they_drain() {
         producer.join().unwrap();
     });
 }
+
+#[test]
+fn the_read_that_makes_room_wakes_the_parked_writer_without_the_reader_parking() {
+    loom::model(|| {
+        // Capacity 4, one byte read: less than half the capacity, so a reader that reported
+        // its reads in batches (or only when parking) would leave the writer blocked.
+        let (mut writer, mut reader) = broadcast(4);
+        writer.try_write_segment("abcd").unwrap();
+        let producer = thread::spawn(move || {
+            // Full until the reader's read below; the reader never parks after it, so only
+            // that read can wake this write.
+            block_on(writer.write_segment("e")).unwrap();
+            writer
+        });
+        assert_eq!(block_on(reader.read_chunk(1)).unwrap().unwrap(), "a");
+        let writer = producer.join().unwrap();
+        assert_eq!(writer.len(), 4); // exact: "bcd" and "e"
+        drop(writer);
+        assert_eq!(read_all(&mut reader), b"bcde");
+    });
+}
+
+#[test]
+fn the_slowest_of_two_readers_wakes_the_parked_writer_with_its_read() {
+    loom::model(|| {
+        let (mut writer, mut slow) = broadcast(4);
+        let mut fast = slow.clone();
+        writer.try_write_segment("abcd").unwrap();
+        let producer = thread::spawn(move || {
+            block_on(writer.write_segment("e")).unwrap();
+        });
+        let other = thread::spawn(move || {
+            assert_eq!(block_on(fast.read_chunk(4)).unwrap().unwrap(), "abcd");
+            fast
+        });
+        // Neither reader polls again after its one read: whichever of the two reads is the
+        // last to leave the writer's wanted position behind must wake it.
+        assert_eq!(block_on(slow.read_chunk(1)).unwrap().unwrap(), "a");
+        let fast = other.join().unwrap();
+        producer.join().unwrap();
+        drop(fast);
+        assert_eq!(read_all(&mut slow), b"bcde");
+    });
+}

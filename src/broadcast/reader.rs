@@ -308,7 +308,7 @@ impl BroadcastReader {
         if position > self.published {
             let before = self.published;
             self.published = position;
-            self.position.store(position, Ordering::SeqCst);
+            self.position.store(position, Ordering::Release);
             self.shared.reader_advanced(before, position, self.capacity);
         }
     }
@@ -369,7 +369,7 @@ impl BroadcastReader {
                 // `read_bytes`); counting it would let a request larger than the capacity
                 // deadlock, so the position published moves past it.
                 self.published = self.fetched;
-                self.position.store(self.fetched, Ordering::SeqCst);
+                self.position.store(self.fetched, Ordering::Release);
             }
             replaced = state.park_reader(self.id, cx.waker());
             Poll::Pending

@@ -8,7 +8,7 @@ use std::task::Waker;
 
 use bytes::Bytes;
 
-use crate::loom::{Arc, AtomicU64, Mutex, MutexGuard, Ordering};
+use crate::loom::{fence, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::stream::AsyncStream;
 use crate::waker::{park, wake, WakeList};
 
@@ -21,8 +21,9 @@ use crate::waker::{park, wake, WakeList};
 /// past it takes the lock and wakes the writer if the slowest reader is now there. Readers
 /// already past it never do, so with nobody waiting a read costs one store and one load, and
 /// with several readers the last one to cross (the slowest) is the one that wakes the writer.
-/// Both sides store then load with `SeqCst`: either the writer's check after storing
-/// `room_wanted` sees the reader's position, or the reader's load sees `room_wanted`.
+/// Both sides store, then a `SeqCst` fence, then load: either the writer's check after storing
+/// `room_wanted` sees the reader's position, or the reader's load sees `room_wanted`. (Fences
+/// rather than `SeqCst` accesses: loom models the fences exactly.)
 #[derive(Debug)]
 pub(crate) struct Shared {
     state: Mutex<State>,
@@ -128,8 +129,10 @@ impl Shared {
     ) -> Result<Option<Waker>, ()> {
         // Full: end - min >= capacity, so end >= capacity and the position wanted is >= 1.
         let wanted = state.end + 1 - capacity as u64;
-        self.room_wanted.0.store(wanted, Ordering::SeqCst);
-        // Positions stored before that store are seen here; later ones see `room_wanted`.
+        self.room_wanted.0.store(wanted, Ordering::Relaxed);
+        // Pairs with the fence in `reader_advanced`: positions stored before this fence are seen
+        // below; a reader storing later sees `room_wanted`.
+        fence(Ordering::SeqCst);
         state.refresh_min();
         if state.min_position >= wanted {
             self.room_wanted.0.store(0, Ordering::Relaxed);
@@ -138,12 +141,14 @@ impl Shared {
         Ok(park(&mut state.writer_waker, waker))
     }
 
-    /// A reader moved its published position from `before` to `after` (already stored, with
-    /// `SeqCst`). Wakes the parked writer when this move carried the reader across the position
-    /// the writer waits for and the slowest reader is there now. No lock unless it crossed.
+    /// A reader moved its published position from `before` to `after` (already stored).
+    /// Wakes the parked writer when this move carried the reader across the position the
+    /// writer waits for and the slowest reader is there now. No lock unless it crossed.
     #[inline]
     pub(crate) fn reader_advanced(&self, before: u64, after: u64, capacity: usize) {
-        let wanted = self.room_wanted.0.load(Ordering::SeqCst);
+        // Pairs with the fence in `park_writer`.
+        fence(Ordering::SeqCst);
+        let wanted = self.room_wanted.0.load(Ordering::Relaxed);
         if wanted != 0 && before < wanted && after >= wanted {
             self.wake_writer_if_ready(capacity);
         }
@@ -245,7 +250,7 @@ impl State {
             .readers
             .iter()
             .flatten()
-            .map(|slot| slot.position.load(Ordering::SeqCst))
+            .map(|slot| slot.position.load(Ordering::Acquire))
             .min()
             .unwrap_or(self.end);
         self.min_position = min;
