@@ -1,12 +1,14 @@
 //! Fan-out throughput: `streamview::broadcast` against a `tokio::sync::broadcast::<Bytes>`
 //! channel and against N `tokio::io::duplex` pipes the writer copies every frame into, on a
-//! 2-worker multi-thread runtime: one writer task, N reader tasks, 4 MiB delivered to each reader
-//! per iteration in frames of one size.
+//! 2-worker multi-thread runtime: one writer task, N reader tasks, at least 4 MiB and 32 frames
+//! delivered to each reader per iteration in frames of one size (32 MiB at 1 MiB frames, so that
+//! an iteration is more than a handful of wake-ups).
 //!
 //! Every reader gets every byte in each transport. The frames are slices of one pre-made buffer,
 //! cloned in the untimed setup. `broadcast` and tokio's channel hand the frames over whole (a
 //! refcount per reader); the duplex fan-out copies each frame into every pipe and out again
-//! through a 64 KiB read buffer. `broadcast` and each duplex may hold 256 KiB in flight; tokio's
+//! through a 64 KiB read buffer. `broadcast` and each duplex may hold the same bytes in flight,
+//! 256 KiB or 4 frames, whichever is more; tokio's
 //! channel has no backpressure (a lagging receiver loses messages), so it is given a slot for
 //! every frame of the iteration: it never waits and never lags, the most favourable setting for
 //! it.
@@ -19,8 +21,15 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const PER_READER: usize = 4 << 20;
-const IN_FLIGHT: usize = 256 << 10;
+/// Bytes every reader receives per iteration: at least 4 MiB and 32 frames.
+fn per_reader(frame: usize) -> usize {
+    (4 << 20).max(32 * frame)
+}
+
+/// Bytes `broadcast` and each duplex may hold: 256 KiB or 4 frames, whichever is more.
+fn in_flight(frame: usize) -> usize {
+    (256 << 10).max(4 * frame)
+}
 const FRAME_SIZES: [usize; 3] = [64, 16 << 10, 1 << 20];
 const READER_COUNTS: [usize; 4] = [1, 2, 4, 8];
 
@@ -44,16 +53,17 @@ impl Transport {
     /// Moves `frames` from a writer task to `readers` reader tasks; returns the bytes received
     /// in all.
     async fn carry(self, frames: Vec<Bytes>, readers: usize) -> usize {
+        let in_flight = in_flight(frames[0].len());
         match self {
-            Transport::Broadcast => through_broadcast(frames, readers).await,
+            Transport::Broadcast => through_broadcast(frames, readers, in_flight).await,
             Transport::TokioBroadcast => through_tokio_broadcast(frames, readers).await,
-            Transport::Duplex => through_duplexes(frames, readers).await,
+            Transport::Duplex => through_duplexes(frames, readers, in_flight).await,
         }
     }
 }
 
-async fn through_broadcast(frames: Vec<Bytes>, readers: usize) -> usize {
-    let (mut writer, reader) = streamview::broadcast(IN_FLIGHT);
+async fn through_broadcast(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
+    let (mut writer, reader) = streamview::broadcast(in_flight);
     let consumers: Vec<_> = (0..readers)
         .map(|_| {
             let mut reader = reader.clone();
@@ -110,10 +120,10 @@ async fn through_tokio_broadcast(frames: Vec<Bytes>, readers: usize) -> usize {
     received
 }
 
-async fn through_duplexes(frames: Vec<Bytes>, readers: usize) -> usize {
+async fn through_duplexes(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
     let (mut writers, consumers): (Vec<_>, Vec<_>) = (0..readers)
         .map(|_| {
-            let (writer, mut reader) = tokio::io::duplex(IN_FLIGHT);
+            let (writer, mut reader) = tokio::io::duplex(in_flight);
             let consumer = tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 << 10];
                 let mut received = 0;
@@ -147,15 +157,16 @@ fn fan_out_throughput(c: &mut Criterion) {
         .worker_threads(2)
         .build()
         .unwrap();
-    let buffer = Bytes::from(vec![0xA5u8; PER_READER]);
     for size in FRAME_SIZES {
+        let per_reader = per_reader(size);
+        let buffer = Bytes::from(vec![0xA5u8; per_reader]);
         let mut group = c.benchmark_group(format!("fan_out_{size}"));
         group.sample_size(10);
-        let frames: Vec<Bytes> = (0..PER_READER / size)
+        let frames: Vec<Bytes> = (0..per_reader / size)
             .map(|i| buffer.slice(i * size..(i + 1) * size))
             .collect();
         for readers in READER_COUNTS {
-            group.throughput(Throughput::Bytes((PER_READER * readers) as u64));
+            group.throughput(Throughput::Bytes((per_reader * readers) as u64));
             for transport in [
                 Transport::Broadcast,
                 Transport::TokioBroadcast,
@@ -167,7 +178,7 @@ fn fan_out_throughput(c: &mut Criterion) {
                         |frames| async move {
                             assert_eq!(
                                 transport.carry(frames, readers).await,
-                                PER_READER * readers
+                                per_reader * readers
                             );
                         },
                         BatchSize::LargeInput,
