@@ -20,7 +20,8 @@
 //!
 //! Across tasks, `pipe` (feature `tokio`) gives a `PipeWriter` and a `PipeReader` that hand
 //! segments over with backpressure in bytes; `write_to` and `read_from` move a stream or a pipe to
-//! and from sockets with vectored writes.
+//! and from sockets with vectored writes. `broadcast` (feature `tokio`) fans one writer out to
+//! many readers, each reading the very same buffers at its own pace.
 //!
 //! Bytes are copied only where a caller asks for contiguity across segments (for example
 //! [`AsyncStream::read_bytes`] over a segment boundary), and then exactly once; byte-level writes
@@ -145,6 +146,8 @@ mod error;
 mod std_io;
 mod stream;
 
+#[cfg(feature = "tokio")]
+mod broadcast;
 #[cfg(feature = "codec")]
 mod codec;
 #[cfg(feature = "tokio")]
@@ -159,7 +162,11 @@ mod pipe;
 mod socket;
 #[cfg(feature = "tokio")]
 mod tokio_io;
+#[cfg(feature = "tokio")]
+mod waker;
 
+#[cfg(feature = "tokio")]
+pub use broadcast::{broadcast, BroadcastReader, BroadcastWriter};
 #[cfg(feature = "codec")]
 pub use codec::FrameWriter;
 #[cfg(feature = "tokio")]

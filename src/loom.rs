@@ -10,3 +10,10 @@ pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 pub(crate) use ::loom::sync::atomic::AtomicUsize;
 #[cfg(loom)]
 pub(crate) use ::loom::sync::{Arc, Mutex, MutexGuard};
+
+/// The broadcast readers publish their read positions in these, outside the lock.
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{fence, AtomicU64, Ordering};
+
+#[cfg(loom)]
+pub(crate) use ::loom::sync::atomic::{fence, AtomicU64, Ordering};

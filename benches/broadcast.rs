@@ -1,0 +1,194 @@
+//! Fan-out throughput: `streamview::broadcast` against a `tokio::sync::broadcast::<Bytes>`
+//! channel and against N `tokio::io::duplex` pipes the writer copies every frame into, on a
+//! 2-worker multi-thread runtime: one writer task, N reader tasks, at least 4 MiB and 32 frames
+//! delivered to each reader per iteration in frames of one size (32 MiB at 1 MiB frames, so that
+//! an iteration is more than a handful of wake-ups).
+//!
+//! Every reader gets every byte in each transport. The frames are slices of one pre-made buffer,
+//! cloned in the untimed setup. `broadcast` and tokio's channel hand the frames over whole (a
+//! refcount per reader); the duplex fan-out copies each frame into every pipe and out again
+//! through a 64 KiB read buffer. `broadcast` and each duplex may hold the same bytes in flight,
+//! 256 KiB or 4 frames, whichever is more; tokio's
+//! channel has no backpressure (a lagging receiver loses messages), so it is given a slot for
+//! every frame of the iteration: it never waits and never lags, the most favourable setting for
+//! it.
+//!
+//! `cargo bench --bench broadcast -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Bytes every reader receives per iteration: at least 4 MiB and 32 frames.
+fn per_reader(frame: usize) -> usize {
+    (4 << 20).max(32 * frame)
+}
+
+/// Bytes `broadcast` and each duplex may hold: 256 KiB or 4 frames, whichever is more.
+fn in_flight(frame: usize) -> usize {
+    (256 << 10).max(4 * frame)
+}
+const FRAME_SIZES: [usize; 3] = [64, 16 << 10, 1 << 20];
+const READER_COUNTS: [usize; 4] = [1, 2, 4, 8];
+
+#[derive(Clone, Copy)]
+enum Transport {
+    Broadcast,
+    TokioBroadcast,
+    Duplex,
+}
+
+impl Transport {
+    fn name(self, readers: usize) -> String {
+        let name = match self {
+            Transport::Broadcast => "broadcast",
+            Transport::TokioBroadcast => "tokio_broadcast",
+            Transport::Duplex => "duplex",
+        };
+        format!("{name}/{readers}r")
+    }
+
+    /// Moves `frames` from a writer task to `readers` reader tasks; returns the bytes received
+    /// in all.
+    async fn carry(self, frames: Vec<Bytes>, readers: usize) -> usize {
+        let in_flight = in_flight(frames[0].len());
+        match self {
+            Transport::Broadcast => through_broadcast(frames, readers, in_flight).await,
+            Transport::TokioBroadcast => through_tokio_broadcast(frames, readers).await,
+            Transport::Duplex => through_duplexes(frames, readers, in_flight).await,
+        }
+    }
+}
+
+async fn through_broadcast(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
+    let (mut writer, reader) = streamview::broadcast(in_flight);
+    let consumers: Vec<_> = (0..readers)
+        .map(|_| {
+            let mut reader = reader.clone();
+            tokio::spawn(async move {
+                let mut received = 0;
+                while let Some(frame) = reader.read_segment().await.unwrap() {
+                    received += black_box(frame).len();
+                }
+                received
+            })
+        })
+        .collect();
+    drop(reader);
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            writer.write_segment(frame).await.unwrap();
+        }
+    });
+    producer.await.unwrap();
+    let mut received = 0;
+    for consumer in consumers {
+        received += consumer.await.unwrap();
+    }
+    received
+}
+
+async fn through_tokio_broadcast(frames: Vec<Bytes>, readers: usize) -> usize {
+    let (sender, _) = tokio::sync::broadcast::channel::<Bytes>(frames.len());
+    let consumers: Vec<_> = (0..readers)
+        .map(|_| {
+            let mut receiver = sender.subscribe();
+            tokio::spawn(async move {
+                let mut received = 0;
+                loop {
+                    match receiver.recv().await {
+                        Ok(frame) => received += black_box(frame).len(),
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => return received,
+                        Err(lagged) => panic!("a receiver lost frames: {lagged}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            sender.send(frame).unwrap();
+        }
+    });
+    producer.await.unwrap();
+    let mut received = 0;
+    for consumer in consumers {
+        received += consumer.await.unwrap();
+    }
+    received
+}
+
+async fn through_duplexes(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
+    let (mut writers, consumers): (Vec<_>, Vec<_>) = (0..readers)
+        .map(|_| {
+            let (writer, mut reader) = tokio::io::duplex(in_flight);
+            let consumer = tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 << 10];
+                let mut received = 0;
+                loop {
+                    match reader.read(&mut buf).await.unwrap() {
+                        0 => return received,
+                        n => received += black_box(&buf[..n]).len(),
+                    }
+                }
+            });
+            (writer, consumer)
+        })
+        .unzip();
+    let producer = tokio::spawn(async move {
+        for frame in frames {
+            for writer in &mut writers {
+                writer.write_all(&frame).await.unwrap();
+            }
+        }
+    });
+    producer.await.unwrap();
+    let mut received = 0;
+    for consumer in consumers {
+        received += consumer.await.unwrap();
+    }
+    received
+}
+
+fn fan_out_throughput(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for size in FRAME_SIZES {
+        let per_reader = per_reader(size);
+        let buffer = Bytes::from(vec![0xA5u8; per_reader]);
+        let mut group = c.benchmark_group(format!("fan_out_{size}"));
+        group.sample_size(10);
+        let frames: Vec<Bytes> = (0..per_reader / size)
+            .map(|i| buffer.slice(i * size..(i + 1) * size))
+            .collect();
+        for readers in READER_COUNTS {
+            group.throughput(Throughput::Bytes((per_reader * readers) as u64));
+            for transport in [
+                Transport::Broadcast,
+                Transport::TokioBroadcast,
+                Transport::Duplex,
+            ] {
+                group.bench_function(BenchmarkId::from_parameter(transport.name(readers)), |b| {
+                    b.to_async(&runtime).iter_batched(
+                        || frames.clone(),
+                        |frames| async move {
+                            assert_eq!(
+                                transport.carry(frames, readers).await,
+                                per_reader * readers
+                            );
+                        },
+                        BatchSize::LargeInput,
+                    )
+                });
+            }
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, fan_out_throughput);
+criterion_main!(benches);
