@@ -307,7 +307,7 @@ async fn readers_joining_and_leaving_mid_stream_each_get_a_contiguous_run() {
 /// Reads 4-byte frames until end of file, or until `limit` frames (then drops the reader).
 async fn read_frames(mut reader: BroadcastReader, limit: Option<usize>) -> io::Result<Vec<u32>> {
     let mut frames = Vec::new();
-    while limit.is_none_or(|limit| frames.len() < limit) {
+    while limit.map_or(true, |limit| frames.len() < limit) {
         let frame = reader.read_bytes(4).await?;
         if frame.is_empty() {
             break;
@@ -717,4 +717,19 @@ async fn random_frames_reach_four_readers_intact_through_a_one_byte_broadcast() 
     // Capacity 1 makes nearly every write wait on the slowest of four readers, so a lost
     // wakeup hangs here first. Byte writes move one byte per hand-off, hence the smaller total.
     run_stress(1, 0xFEED_FACE_CAFE_BEEF, total_bytes() / 1024).await;
+}
+
+/// `consume` past what a reader holds clamps, as the pipe's and Tokio's `BufReader`'s do, and
+/// other readers keep their own bytes.
+#[tokio::test]
+async fn consume_past_what_a_reader_holds_clamps() {
+    let (mut writer, mut reader) = broadcast(64);
+    let mut other = reader.clone();
+    writer.write_segment("abcd").await.unwrap();
+    assert_eq!(reader.fill_buf().await.unwrap(), b"abcd");
+    Pin::new(&mut reader).consume(100);
+    Pin::new(&mut reader).consume(100);
+    writer.write_segment("ef").await.unwrap();
+    assert_eq!(reader.read_segment().await.unwrap().unwrap(), "ef");
+    assert_eq!(other.read_bytes(6).await.unwrap(), "abcdef");
 }

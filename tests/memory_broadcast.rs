@@ -150,7 +150,7 @@ fn transfer(
             let mut written = 0;
             let mut round = 0usize;
             while written < total {
-                if round.is_multiple_of(2) {
+                if round % 2 == 0 {
                     let n = (4 * KIB).min(total - written);
                     let start = written % PERIOD;
                     writer

@@ -295,8 +295,9 @@ impl BroadcastReader {
     }
 
     /// `consume` of both `AsyncBufRead` traits.
+    /// Clamped to what the reader holds, as the pipe's and Tokio's `BufReader`'s `consume`.
     fn consume_local(&mut self, amt: usize) {
-        self.local.advance(amt);
+        self.local.advance(amt.min(self.local.len()));
         self.publish();
     }
 

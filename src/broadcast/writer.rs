@@ -107,7 +107,7 @@ impl BroadcastWriter {
         cx: &mut Context<'_>,
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
-        if segment.as_ref().is_none_or(Bytes::is_empty) {
+        if segment.as_ref().map_or(true, Bytes::is_empty) {
             return Poll::Ready(self.write_nothing());
         }
         // The segment stays in the caller's slot until it is written, so a poll that yields for
