@@ -24,6 +24,9 @@ echo "feature-powerset: $(cargo hack --version)"
 step "cargo hack --feature-powerset --exclude-features default clippy --all-targets -- -D warnings"
 cargo hack --feature-powerset --exclude-features default clippy --all-targets -- -D warnings
 
-step "cargo hack --feature-powerset --exclude-features default test --lib --tests"
+# The tests of the two ends of the powerset, no features and all of them, are the main CI run's
+# (`cargo test --no-default-features`, `cargo test --all-features`); the others run here.
+step "cargo hack --feature-powerset --exclude-features default --exclude-no-default-features --exclude-all-features test --lib --tests"
 STREAMVIEW_STRESS_BYTES="${STREAMVIEW_STRESS_BYTES:-$((16 * 1024 * 1024))}" \
-    cargo hack --feature-powerset --exclude-features default test --lib --tests
+    cargo hack --feature-powerset --exclude-features default \
+    --exclude-no-default-features --exclude-all-features test --lib --tests
