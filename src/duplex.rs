@@ -48,7 +48,7 @@ use crate::pipe::{pipe, PipeReader, PipeWriter, TryWriteError};
 #[track_caller]
 pub fn duplex(capacity: usize) -> (DuplexStream, DuplexStream) {
     if capacity == 0 {
-        panic_zero_capacity();
+        crate::error::panic_zero_capacity("duplex");
     }
     let (a_writer, b_reader) = pipe(capacity);
     let (b_writer, a_reader) = pipe(capacity);
@@ -62,12 +62,6 @@ pub fn duplex(capacity: usize) -> (DuplexStream, DuplexStream) {
             writer: b_writer,
         },
     )
-}
-
-#[cold]
-#[track_caller]
-fn panic_zero_capacity() -> ! {
-    panic!("duplex capacity must be at least 1 byte, got 0: no write could ever find room")
 }
 
 /// One end of a [`duplex`] transport: reads what the other end writes, writes what it reads.

@@ -68,3 +68,47 @@ pub(crate) fn panic_lying_buf(remaining: usize) -> ! {
          empty; nothing was written"
     )
 }
+
+/// Panics for a zero capacity given to `pipe`, `duplex` or `broadcast` (`kind` names which).
+#[cfg(feature = "tokio")]
+#[cold]
+#[track_caller]
+pub(crate) fn panic_zero_capacity(kind: &str) -> ! {
+    panic!("{kind} capacity must be at least 1 byte, got 0: no write could ever find room")
+}
+
+/// The error a pipe write gets once the reader is gone.
+#[cfg(feature = "tokio")]
+pub(crate) fn reader_gone_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "write to a pipe whose reader was dropped",
+    )
+}
+
+/// The error a pipe write gets after the writer closed the pipe.
+#[cfg(feature = "tokio")]
+pub(crate) fn writer_closed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "write to a closed pipe: close() ended the writer side",
+    )
+}
+
+/// The error a broadcast write gets while no reader is left.
+#[cfg(feature = "tokio")]
+pub(crate) fn no_readers_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "write to a broadcast whose readers were all dropped",
+    )
+}
+
+/// The error a broadcast write gets after the writer closed the broadcast.
+#[cfg(feature = "tokio")]
+pub(crate) fn broadcast_closed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::BrokenPipe,
+        "write to a closed broadcast: close() ended the writer side",
+    )
+}

@@ -76,16 +76,10 @@ pub use writer::BroadcastWriter;
 #[track_caller]
 pub fn broadcast(capacity: usize) -> (BroadcastWriter, BroadcastReader) {
     if capacity == 0 {
-        panic_zero_capacity();
+        crate::error::panic_zero_capacity("broadcast");
     }
     let shared = shared::Shared::new();
     let writer = BroadcastWriter::new(shared, capacity);
     let reader = writer.subscribe();
     (writer, reader)
-}
-
-#[cold]
-#[track_caller]
-fn panic_zero_capacity() -> ! {
-    panic!("broadcast capacity must be at least 1 byte, got 0: no write could ever find room")
 }

@@ -8,6 +8,7 @@ use std::task::Waker;
 
 use bytes::Bytes;
 
+use crate::error::{broadcast_closed_error, no_readers_error};
 use crate::loom::{fence, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
 use crate::stream::AsyncStream;
 use crate::waker::{park, wake, WakeList};
@@ -94,7 +95,7 @@ impl Refusal {
         match self {
             Refusal::Full => None,
             Refusal::NoReaders => Some(no_readers_error()),
-            Refusal::Closed => Some(writer_closed_error()),
+            Refusal::Closed => Some(broadcast_closed_error()),
         }
     }
 }
@@ -323,20 +324,4 @@ impl State {
         }
         park(&mut slot.waker, waker)
     }
-}
-
-/// The error a write gets while no reader is left.
-pub(crate) fn no_readers_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "write to a broadcast whose readers were all dropped",
-    )
-}
-
-/// The error a write gets after the writer closed the broadcast.
-pub(crate) fn writer_closed_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "write to a closed broadcast: close() ended the writer side",
-    )
 }

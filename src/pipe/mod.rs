@@ -62,17 +62,11 @@ pub use writer::PipeWriter;
 #[track_caller]
 pub fn pipe(capacity: usize) -> (PipeWriter, PipeReader) {
     if capacity == 0 {
-        panic_zero_capacity();
+        crate::error::panic_zero_capacity("pipe");
     }
     let shared = shared::Shared::new(capacity);
     (
         PipeWriter::new(shared.clone(), capacity),
         PipeReader::new(shared, capacity),
     )
-}
-
-#[cold]
-#[track_caller]
-fn panic_zero_capacity() -> ! {
-    panic!("pipe capacity must be at least 1 byte, got 0: no write could ever find room")
 }

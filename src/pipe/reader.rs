@@ -12,8 +12,9 @@ use tokio::io::ReadBuf;
 use tokio::task::coop;
 
 use crate::loom::Arc;
-use crate::pipe::shared::{wake, Shared};
+use crate::pipe::shared::Shared;
 use crate::stream::AsyncStream;
+use crate::waker::wake;
 
 /// The reading half of a [`pipe`](crate::pipe).
 ///

@@ -1,12 +1,12 @@
 //! The state both pipe halves share: the queue and the wakers behind one lock, and the reader's
 //! consumption count in an atomic the reader bumps without the lock.
 
-use std::io;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::Waker;
 
 use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard};
 use crate::stream::{AsyncStream, TAIL_BLOCK};
+use crate::waker::{park, wake};
 
 /// What the writer and the reader share.
 ///
@@ -153,37 +153,4 @@ impl State {
     pub(crate) fn take_writer_waker(&mut self) -> Option<Waker> {
         self.writer_waker.take()
     }
-}
-
-/// Replaces the parked waker unless it already wakes the same task (`will_wake`), which spares a
-/// clone per poll of a task that is polled again and again.
-fn park(slot: &mut Option<Waker>, waker: &Waker) -> Option<Waker> {
-    match slot {
-        Some(parked) if parked.will_wake(waker) => None,
-        _ => slot.replace(waker.clone()),
-    }
-}
-
-/// Wakes `waker` if there is one. Called only after the state's guard is dropped, so the woken
-/// task (perhaps run inline by its executor) never finds the lock held.
-pub(crate) fn wake(waker: Option<Waker>) {
-    if let Some(waker) = waker {
-        waker.wake();
-    }
-}
-
-/// The error a write gets once the reader is gone.
-pub(crate) fn reader_gone_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "write to a pipe whose reader was dropped",
-    )
-}
-
-/// The error a write gets after the writer closed the pipe.
-pub(crate) fn writer_closed_error() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "write to a closed pipe: close() ended the writer side",
-    )
 }

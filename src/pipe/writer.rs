@@ -9,10 +9,12 @@ use std::task::{ready, Context, Poll, Waker};
 use bytes::Bytes;
 use tokio::task::coop;
 
+use crate::error::{reader_gone_error, writer_closed_error};
 use crate::loom::Arc;
 use crate::pipe::error::TryWriteError;
-use crate::pipe::shared::{reader_gone_error, wake, writer_closed_error, Shared, COUNT_MASK};
+use crate::pipe::shared::{Shared, COUNT_MASK};
 use crate::stream::AsyncStream;
+use crate::waker::wake;
 
 /// The writing half of a [`pipe`](crate::pipe).
 ///
