@@ -24,9 +24,11 @@ echo "feature-powerset: $(cargo hack --version)"
 step "cargo hack --feature-powerset --exclude-features default clippy --all-targets -- -D warnings"
 cargo hack --feature-powerset --exclude-features default clippy --all-targets -- -D warnings
 
-# The tests of the two ends of the powerset, no features and all of them, are the main CI run's
-# (`cargo test --no-default-features`, `cargo test --all-features`); the others run here.
-step "cargo hack --feature-powerset --exclude-features default --exclude-no-default-features --exclude-all-features test --lib --tests"
-STREAMVIEW_STRESS_BYTES="${STREAMVIEW_STRESS_BYTES:-$((16 * 1024 * 1024))}" \
-    cargo hack --feature-powerset --exclude-features default \
-    --exclude-no-default-features --exclude-all-features test --lib --tests
+# Tests: the combinations between the two ends. No features and all of them (codec with
+# futures-io is all of them, codec implying tokio) are the main CI run's
+# (`cargo test --no-default-features`, `cargo test --all-features`), so they are not run again.
+for features in tokio futures-io codec tokio,futures-io; do
+    step "cargo test --lib --tests --no-default-features --features $features"
+    STREAMVIEW_STRESS_BYTES="${STREAMVIEW_STRESS_BYTES:-$((16 * 1024 * 1024))}" \
+        cargo test --lib --tests --no-default-features --features "$features"
+done
