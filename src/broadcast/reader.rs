@@ -295,9 +295,9 @@ impl BroadcastReader {
     }
 
     /// `consume` of both `AsyncBufRead` traits.
-    /// Clamped to what the reader holds, as the pipe's and Tokio's `BufReader`'s `consume`.
+    /// Clamped to what the reader holds (`skip`), as the pipe's and Tokio's `BufReader`'s `consume`.
     fn consume_local(&mut self, amt: usize) {
-        self.local.advance(amt.min(self.local.len()));
+        self.local.skip(amt);
         self.publish();
     }
 

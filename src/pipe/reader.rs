@@ -287,9 +287,9 @@ impl PipeReader {
     }
 
     /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local stream.
-    /// Clamped to what the reader holds, as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
+    /// Clamped to what the reader holds (`skip`), as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
     fn consume_local(&mut self, amt: usize) {
-        self.local.advance(amt.min(self.local.len()));
+        self.local.skip(amt);
         self.report_consumed();
     }
 
