@@ -151,6 +151,8 @@ mod broadcast;
 #[cfg(feature = "codec")]
 mod codec;
 #[cfg(feature = "tokio")]
+mod coop;
+#[cfg(feature = "tokio")]
 mod duplex;
 #[cfg(feature = "futures-io")]
 mod futures_io;

@@ -9,9 +9,9 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::ReadBuf;
-use tokio::task::coop;
 
 use crate::broadcast::shared::Shared;
+use crate::coop::{BatchedReader, BudgetBatch};
 use crate::loom::{Arc, AtomicU64, Ordering};
 use crate::stream::AsyncStream;
 use crate::waker::wake;
@@ -72,13 +72,9 @@ pub struct BroadcastReader {
     /// Clones of the segments from this reader's position up to `fetched`. Closed once the
     /// writer closed and everything it wrote was taken: reads then see end of file when drained.
     local: AsyncStream,
-    /// Reads served from `local` since the last one that spent a unit of Tokio's budget.
-    reads_since_budget_spent: u32,
+    /// Reads since the last one that spent a unit of Tokio's budget.
+    budget: BudgetBatch,
 }
-
-/// How many reads from the local batch share one unit of Tokio's cooperative budget (the pipe
-/// reader's measured choice: a frame reader then yields about every 1,000 frames).
-const READS_PER_BUDGET_UNIT: u32 = 8;
 
 impl BroadcastReader {
     pub(crate) fn new(
@@ -96,7 +92,7 @@ impl BroadcastReader {
             published: start,
             fetched: start,
             local: AsyncStream::new(),
-            reads_since_budget_spent: 0,
+            budget: BudgetBatch::default(),
         }
     }
 
@@ -313,40 +309,19 @@ impl BroadcastReader {
             self.shared.reader_advanced(before, position, self.capacity);
         }
     }
+}
 
-    /// Every read's poll: within the cooperative budget, applies `take` to the local batch,
-    /// fetching more while it finds nothing; `Ready(None)` at end of file.
-    fn poll_take<T>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut take: impl FnMut(&mut AsyncStream) -> Option<T>,
-    ) -> Poll<Option<T>> {
-        // Reads served from the local batch spend one budget unit per READS_PER_BUDGET_UNIT, and
-        // every read checks the budget first, so an exhausted task still yields here at once.
-        if self.reads_since_budget_spent < READS_PER_BUDGET_UNIT
-            && !self.local.is_empty()
-            && coop::has_budget_remaining()
-        {
-            if let Some(taken) = take(&mut self.local) {
-                self.reads_since_budget_spent += 1;
-                self.publish();
-                return Poll::Ready(Some(taken));
-            }
-        }
-        let budget = ready!(coop::poll_proceed(cx));
-        self.reads_since_budget_spent = 0;
-        loop {
-            if let Some(taken) = take(&mut self.local) {
-                budget.made_progress();
-                self.publish();
-                return Poll::Ready(Some(taken));
-            }
-            if self.local.is_closed() {
-                budget.made_progress();
-                return Poll::Ready(None);
-            }
-            ready!(self.poll_fetch(cx));
-        }
+impl BatchedReader for BroadcastReader {
+    fn budget(&mut self) -> &mut BudgetBatch {
+        &mut self.budget
+    }
+
+    fn local(&mut self) -> &mut AsyncStream {
+        &mut self.local
+    }
+
+    fn report_consumed(&mut self) {
+        self.publish();
     }
 
     /// Takes a clone of every segment written past `fetched` in one lock; `Pending` with the
@@ -415,7 +390,7 @@ impl Clone for BroadcastReader {
             published: self.published,
             fetched: self.fetched,
             local: self.local.clone(),
-            reads_since_budget_spent: 0,
+            budget: BudgetBatch::default(),
         }
     }
 }

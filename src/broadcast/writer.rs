@@ -8,10 +8,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
-use tokio::task::coop;
 
 use crate::broadcast::reader::BroadcastReader;
 use crate::broadcast::shared::{Refusal, Shared, State};
+use crate::coop::BudgetBatch;
 use crate::loom::Arc;
 use crate::pipe::TryWriteError;
 use crate::waker::WakeList;
@@ -57,6 +57,8 @@ pub struct BroadcastWriter {
     block: BytesMut,
     /// Readers' wakers gathered under the lock, woken after it; kept to reuse its allocation.
     wakes: WakeList,
+    /// Writes since this writer last spent a unit of Tokio's cooperative budget.
+    budget: BudgetBatch,
 }
 
 impl BroadcastWriter {
@@ -66,6 +68,7 @@ impl BroadcastWriter {
             capacity,
             block: BytesMut::new(),
             wakes: WakeList::default(),
+            budget: BudgetBatch::default(),
         }
     }
 
@@ -112,7 +115,7 @@ impl BroadcastWriter {
         }
         // The segment stays in the caller's slot until it is written, so a poll that yields for
         // the budget or waits for room loses nothing.
-        let budget = ready!(coop::poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed(cx));
         match self.write_with(Some(cx.waker()), |state, wakes, _room| {
             let segment = segment.take().expect("written once");
             let len = segment.len();
@@ -199,7 +202,7 @@ impl BroadcastWriter {
     /// # }
     /// ```
     pub fn poll_write_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let budget = ready!(coop::poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed(cx));
         match self.write_with(Some(cx.waker()), |_, _, _| ()) {
             Ok(()) => {
                 budget.made_progress();
@@ -389,7 +392,7 @@ impl BroadcastWriter {
         if wanted == 0 {
             return Poll::Ready(self.write_nothing());
         }
-        let budget = ready!(coop::poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed(cx));
         // Taken out for the closure; its spare capacity comes back for the next write.
         let mut block = std::mem::take(&mut self.block);
         let copied = self.write_with(Some(cx.waker()), |state, wakes, room| {

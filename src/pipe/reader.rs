@@ -9,8 +9,8 @@ use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes};
 use tokio::io::ReadBuf;
-use tokio::task::coop;
 
+use crate::coop::{BatchedReader, BudgetBatch};
 use crate::loom::Arc;
 use crate::pipe::shared::Shared;
 use crate::stream::AsyncStream;
@@ -66,18 +66,9 @@ pub struct PipeReader {
     /// The consumed count as last added to the shared count. Ahead of the bytes truly consumed
     /// while bytes gathered by a waiting `read_line`/`read_bytes` are forgiven (see `poll_fetch`).
     published: usize,
-    /// Reads served from `local` since the last one that spent a unit of Tokio's budget.
-    reads_since_budget_spent: u32,
+    /// Reads since the last one that spent a unit of Tokio's budget.
+    budget: BudgetBatch,
 }
-
-/// How many reads from the reader's local batch share one unit of Tokio's cooperative budget.
-///
-/// Spending a unit on every read made a reader of 64-byte frames yield every 128 frames, and on a
-/// multi-thread runtime each yield moved work between workers: 35 ms per 16 MiB against 11 ms
-/// for `tokio::io::duplex`, whose reader spends one unit per 64 KiB read. One unit per 8 reads
-/// (and one per fetch from the shared queue) still bounds a task's uninterrupted run to about
-/// 1,000 frames, and measured 12 ms.
-const READS_PER_BUDGET_UNIT: u32 = 8;
 
 impl PipeReader {
     pub(crate) fn new(shared: Arc<Shared>, capacity: usize) -> PipeReader {
@@ -87,7 +78,7 @@ impl PipeReader {
             local: AsyncStream::new(),
             taken: 0,
             published: 0,
-            reads_since_budget_spent: 0,
+            budget: BudgetBatch::default(),
         }
     }
 
@@ -306,40 +297,19 @@ impl PipeReader {
             self.shared.add_consumed(newly, self.capacity);
         }
     }
+}
 
-    /// Every read's poll: within the cooperative budget, applies `take` to the local stream,
-    /// fetching queued segments while it finds nothing; `Ready(None)` at end of file.
-    fn poll_take<T>(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut take: impl FnMut(&mut AsyncStream) -> Option<T>,
-    ) -> Poll<Option<T>> {
-        // Reads served from the local batch spend one budget unit per READS_PER_BUDGET_UNIT, and
-        // every read checks the budget first, so an exhausted task still yields here at once.
-        if self.reads_since_budget_spent < READS_PER_BUDGET_UNIT
-            && !self.local.is_empty()
-            && coop::has_budget_remaining()
-        {
-            if let Some(taken) = take(&mut self.local) {
-                self.reads_since_budget_spent += 1;
-                self.report_consumed();
-                return Poll::Ready(Some(taken));
-            }
-        }
-        let budget = ready!(coop::poll_proceed(cx));
-        self.reads_since_budget_spent = 0;
-        loop {
-            if let Some(taken) = take(&mut self.local) {
-                budget.made_progress();
-                self.report_consumed();
-                return Poll::Ready(Some(taken));
-            }
-            if self.local.is_closed() {
-                budget.made_progress();
-                return Poll::Ready(None);
-            }
-            ready!(self.poll_fetch(cx));
-        }
+impl BatchedReader for PipeReader {
+    fn budget(&mut self) -> &mut BudgetBatch {
+        &mut self.budget
+    }
+
+    fn local(&mut self) -> &mut AsyncStream {
+        &mut self.local
+    }
+
+    fn report_consumed(&mut self) {
+        PipeReader::report_consumed(self);
     }
 
     /// Moves every queued segment into the local stream in one lock (no copy), reporting the

@@ -4,6 +4,8 @@
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::task::Waker;
 
+use crossbeam_utils::CachePadded;
+
 use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard};
 use crate::stream::{AsyncStream, TAIL_BLOCK};
 use crate::waker::{park, wake};
@@ -19,12 +21,13 @@ use crate::waker::{park, wake};
 /// wake-up traffic while nobody waits. The capacity is not here: each half keeps its own copy.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    state: Mutex<State>,
+    state: CachePadded<Mutex<State>>,
     /// The reader's consumption count (wrapping at [`COUNT_MASK`]), shifted left by one, with
     /// [`WRITER_WAITING`] in the low bit. Counts and flag share one word so that the reader's
     /// update and the writer's "I wait" are ordered by the word itself: either the writer's
-    /// update sees the reader's bytes, or the reader's update sees the flag.
-    consumed: AtomicUsize,
+    /// update sees the reader's bytes, or the reader's update sees the flag. On a cache line of
+    /// its own: the reader updates it on every read, the writer updates the state on every write.
+    consumed: CachePadded<AtomicUsize>,
     /// The writer's count of bytes written when it last parked: with the capacity, what tells
     /// the reader whether a read made room for it.
     written_when_parked: AtomicUsize,
@@ -63,13 +66,13 @@ impl Shared {
         // free by the time the writer needs one; beyond that a pipe allocates as it goes.
         queue.keep_tail_blocks(capacity.saturating_mul(2).saturating_add(2 * TAIL_BLOCK));
         Arc::new(Shared {
-            state: Mutex::new(State {
+            state: CachePadded::new(Mutex::new(State {
                 queue,
                 reader_gone: false,
                 reader_waker: None,
                 writer_waker: None,
-            }),
-            consumed: AtomicUsize::new(0),
+            })),
+            consumed: CachePadded::new(AtomicUsize::new(0)),
             written_when_parked: AtomicUsize::new(0),
         })
     }
@@ -86,13 +89,19 @@ impl Shared {
     /// reader, as of the reader's last read.
     #[inline]
     pub(crate) fn in_flight(&self, written: usize) -> usize {
-        count_between(self.consumed.load(Acquire) >> 1, written)
+        count_between(self.consumed(), written)
+    }
+
+    /// The reader's consumed count as of its last read (wrapping at [`COUNT_MASK`]).
+    #[inline]
+    pub(crate) fn consumed(&self) -> usize {
+        self.consumed.load(Acquire) >> 1
     }
 
     /// The writer parks: stores `waker` for the read that makes room, publishes `written` and
-    /// sets [`WRITER_WAITING`]. Returns the bytes in flight as of the flag's setting (the
-    /// reader may have made room meanwhile: then the flag is cleared again) and a replaced waker
-    /// to drop after unlocking.
+    /// sets [`WRITER_WAITING`]. Returns the consumed count as of the flag's setting (the reader
+    /// may have made room meanwhile: then the flag is cleared again) and a replaced waker to
+    /// drop after unlocking.
     pub(crate) fn park_writer(
         &self,
         state: &mut State,
@@ -104,11 +113,11 @@ impl Shared {
         self.written_when_parked.store(written, Relaxed);
         // AcqRel: the reader's update that sees the flag also sees `written_when_parked`.
         let word = self.consumed.fetch_or(WRITER_WAITING, AcqRel);
-        let in_flight = count_between(word >> 1, written);
-        if in_flight < capacity {
+        let consumed = word >> 1;
+        if count_between(consumed, written) < capacity {
             self.consumed.fetch_and(!WRITER_WAITING, Relaxed);
         }
-        (in_flight, replaced)
+        (consumed, replaced)
     }
 
     /// The reader consumed `n` more bytes (`n > 0`), counting from the last call. Lock-free;

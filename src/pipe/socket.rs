@@ -159,7 +159,7 @@ impl PipeWriter {
         let budget = ready!(coop::poll_proceed(cx));
         // Room is checked before reading: bytes read from a socket must have somewhere to go.
         // Only the reader changes the room after this, and only by making more.
-        let room = match self.write_with(Some(cx.waker()), |_queue, room| room) {
+        let room = match self.write_with(Some(cx.waker()), max, |_queue, room| room) {
             Ok(room) => room,
             Err(refusal) => {
                 return match refusal.into_io_error() {
@@ -175,7 +175,7 @@ impl PipeWriter {
             return Poll::Ready(Ok(0));
         }
         let mut staged = mem::take(&mut self.read_staging);
-        let queued = self.write_with(None, |queue, _room| queue.append(&mut staged));
+        let queued = self.write_with(None, 1, |queue, _room| queue.append(&mut staged));
         // The staging stream keeps its read block (the tail's spare room) for the next call.
         self.read_staging = staged;
         match queued {

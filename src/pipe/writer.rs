@@ -7,12 +7,12 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll, Waker};
 
 use bytes::Bytes;
-use tokio::task::coop;
 
+use crate::coop::BudgetBatch;
 use crate::error::{reader_gone_error, writer_closed_error};
 use crate::loom::Arc;
 use crate::pipe::error::TryWriteError;
-use crate::pipe::shared::{Shared, COUNT_MASK};
+use crate::pipe::shared::{count_between, Shared, COUNT_MASK};
 use crate::stream::AsyncStream;
 use crate::waker::wake;
 
@@ -50,6 +50,12 @@ pub struct PipeWriter {
     /// Bytes queued since the pipe was made, wrapping at `COUNT_MASK`; minus the reader's
     /// consumed count, the bytes in flight.
     written: usize,
+    /// The reader's consumed count as this writer last loaded it. Bytes in flight are at most
+    /// `written` minus this (the reader only ever consumes more), so a write that fits in that
+    /// room needs no fresh load of the count, a cache line the reader's core keeps updating.
+    consumed_seen: usize,
+    /// Writes since this writer last spent a unit of Tokio's cooperative budget.
+    budget: BudgetBatch,
     /// Where `read_from` reads before queueing, outside the lock: its write tail keeps the
     /// current read block between calls, so reads share large blocks instead of allocating each.
     pub(super) read_staging: AsyncStream,
@@ -78,6 +84,8 @@ impl PipeWriter {
             shared,
             capacity,
             written: 0,
+            consumed_seen: 0,
+            budget: BudgetBatch::default(),
             read_staging: AsyncStream::new(),
         }
     }
@@ -124,9 +132,9 @@ impl PipeWriter {
         }
         // The segment stays in the caller's slot until the write can happen, so a poll that
         // yields for the budget or waits for room loses nothing.
-        let budget = ready!(coop::poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed(cx));
         let mut unsent = segment.take();
-        let written = self.write_with(Some(cx.waker()), |queue, _room| {
+        let written = self.write_with(Some(cx.waker()), 1, |queue, _room| {
             queue.write_segment(unsent.take().expect("written once"))
         });
         match written {
@@ -170,7 +178,7 @@ impl PipeWriter {
                 .map_err(|_| TryWriteError::Closed(segment));
         }
         let mut unsent = Some(segment);
-        let result = self.write_with(None, |queue, _room| {
+        let result = self.write_with(None, 1, |queue, _room| {
             queue.write_segment(unsent.take().expect("written once"))
         });
         result.map_err(|refusal| {
@@ -205,8 +213,8 @@ impl PipeWriter {
     /// # }
     /// ```
     pub fn poll_write_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let budget = ready!(coop::poll_proceed(cx));
-        match self.write_with(Some(cx.waker()), |_queue, _room| ()) {
+        let budget = ready!(self.budget.poll_proceed(cx));
+        match self.write_with(Some(cx.waker()), 1, |_queue, _room| ()) {
             Ok(()) => {
                 budget.made_progress();
                 Poll::Ready(Ok(()))
@@ -301,7 +309,9 @@ impl PipeWriter {
     }
 
     /// The one place bytes enter the pipe: under the lock, checks the pipe is open and has room,
-    /// then lets `write` add to the queue given the room left (at least 1). On `Full` it parks
+    /// then lets `write` add to the queue given the room left: at least 1, and the exact room or
+    /// at least `wanted` bytes of it (the reader's count is loaded again only when the room last
+    /// seen is short of `wanted`). On `Full` it parks
     /// `waker` when given, for the read that makes room to wake. A reader waiting for bytes is
     /// woken after the lock is released.
     ///
@@ -310,6 +320,7 @@ impl PipeWriter {
     pub(crate) fn write_with<T>(
         &mut self,
         waker: Option<&Waker>,
+        wanted: usize,
         write: impl FnOnce(&mut AsyncStream, usize) -> T,
     ) -> Result<T, Refusal> {
         let capacity = self.capacity;
@@ -320,15 +331,20 @@ impl PipeWriter {
         if state.queue.is_closed() {
             return Err(Refusal::WriterClosed);
         }
-        let mut in_flight = self.shared.in_flight(self.written);
+        let mut in_flight = count_between(self.consumed_seen, self.written);
+        if in_flight >= capacity || capacity - in_flight < wanted {
+            self.consumed_seen = self.shared.consumed();
+            in_flight = count_between(self.consumed_seen, self.written);
+        }
         let mut replaced = None;
         if in_flight >= capacity {
             let Some(waker) = waker else {
                 return Err(Refusal::Full);
             };
-            (in_flight, replaced) =
+            (self.consumed_seen, replaced) =
                 self.shared
                     .park_writer(&mut state, waker, self.written, capacity);
+            in_flight = count_between(self.consumed_seen, self.written);
             if in_flight >= capacity {
                 drop(state);
                 drop(replaced);
@@ -353,7 +369,7 @@ impl PipeWriter {
     /// A zero-length write: `Ok(0)` at once, even when the pipe is full, but a closed pipe (or a
     /// gone reader) still says so, as every other write would.
     fn write_nothing(&mut self) -> io::Result<usize> {
-        self.write_with(None, |_, _| 0)
+        self.write_with(None, 0, |_, _| 0)
             .or_else(|refusal| refusal.into_io_error().map_or(Ok(0), Err))
     }
 
@@ -368,8 +384,8 @@ impl PipeWriter {
         if wanted == 0 {
             return Poll::Ready(self.write_nothing());
         }
-        let budget = ready!(coop::poll_proceed(cx));
-        let copied = self.write_with(Some(cx.waker()), |queue, room| {
+        let budget = ready!(self.budget.poll_proceed(cx));
+        let copied = self.write_with(Some(cx.waker()), wanted, |queue, room| {
             let mut copied = 0;
             for slice in slices {
                 let take = slice.len().min(room - copied);
