@@ -28,7 +28,7 @@ pub(crate) struct Proceed(Option<RestoreOnPending>);
 
 impl Proceed {
     /// The operation made progress: the unit it spent (if any) stays spent.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn made_progress(self) {
         if let Some(unit) = self.0 {
             unit.made_progress();
@@ -40,7 +40,7 @@ impl BudgetBatch {
     /// Whether the next operation may ride on the unit spent last: fewer than
     /// [`OPS_PER_BUDGET_UNIT`] operations since, and the task still has budget (a task without
     /// any yields at its next operation, as with every Tokio resource).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn ride(&mut self) -> bool {
         if self.since_spent < OPS_PER_BUDGET_UNIT && coop::has_budget_remaining() {
             self.since_spent += 1;
@@ -60,7 +60,7 @@ impl BudgetBatch {
     }
 
     /// Rides on the unit spent last when it may, else spends one.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_proceed(&mut self, cx: &mut Context<'_>) -> Poll<Proceed> {
         if self.ride() {
             Poll::Ready(Proceed(None))

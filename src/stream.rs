@@ -719,14 +719,29 @@ impl AsyncStream {
     ///
     /// The count is checked first (a panic naming it and the limit, nothing written), so the copy
     /// itself cannot fail part-way.
+    #[inline]
     #[track_caller]
-    pub(crate) fn write_tail(&mut self, mut src: &[u8]) {
+    pub(crate) fn write_tail(&mut self, src: &[u8]) {
         if src.is_empty() {
             return;
         }
         if src.len() > MAX_LEN - self.len {
             panic_too_long("write", src.len(), MAX_LEN - self.len);
         }
+        // The usual small write: it fits in the current block.
+        if src.len() <= self.tail.capacity() - self.tail.len() {
+            self.len += src.len();
+            self.tail.extend_from_slice(src);
+            self.wake_reader();
+        } else {
+            self.write_tail_across_blocks(src);
+        }
+    }
+
+    /// [`write_tail`](Self::write_tail) when `src` does not fit in the current block: fills it,
+    /// then starts others. The count was checked.
+    #[inline(never)]
+    fn write_tail_across_blocks(&mut self, mut src: &[u8]) {
         self.len += src.len();
         while !src.is_empty() {
             self.reserve_tail(src.len());

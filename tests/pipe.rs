@@ -1190,8 +1190,14 @@ fn runtime_wakes_answer_parks_on_both_paths() {
                 reader.woken as f64 / mib,
                 reader.parked as f64 / mib
             );
-            assert!(writer.woken <= writer.parked, "{path:?} {frame} B: writer {writer:?}");
-            assert!(reader.woken <= reader.parked, "{path:?} {frame} B: reader {reader:?}");
+            assert!(
+                writer.woken <= writer.parked,
+                "{path:?} {frame} B: writer {writer:?}"
+            );
+            assert!(
+                reader.woken <= reader.parked,
+                "{path:?} {frame} B: reader {reader:?}"
+            );
         }
     }
 }

@@ -10,9 +10,9 @@ use std::task::{ready, Context, Poll};
 use bytes::{Buf, Bytes};
 use tokio::io::ReadBuf;
 
-use crate::broadcast::shared::Shared;
+use crate::broadcast::shared::{PositionCell, Shared};
 use crate::coop::{BatchedReader, BudgetBatch};
-use crate::loom::{Arc, AtomicU64, Ordering};
+use crate::loom::{Arc, Ordering};
 use crate::stream::AsyncStream;
 use crate::waker::wake;
 
@@ -64,7 +64,7 @@ pub struct BroadcastReader {
     /// This reader's slot in the shared state.
     id: usize,
     /// Where this reader publishes its position for the writer.
-    position: Arc<AtomicU64>,
+    position: PositionCell,
     /// The last position stored in `position`.
     published: u64,
     /// The offset up to which segments were taken into `local` (a segment boundary).
@@ -81,7 +81,7 @@ impl BroadcastReader {
         shared: Arc<Shared>,
         capacity: usize,
         id: usize,
-        position: Arc<AtomicU64>,
+        position: PositionCell,
         start: u64,
     ) -> BroadcastReader {
         BroadcastReader {

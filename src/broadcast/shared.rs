@@ -7,6 +7,7 @@ use std::io;
 use std::task::Waker;
 
 use bytes::Bytes;
+use crossbeam_utils::CachePadded;
 
 use crate::error::{broadcast_closed_error, no_readers_error};
 use crate::loom::{fence, Arc, AtomicU64, Mutex, MutexGuard, Ordering};
@@ -30,14 +31,14 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// The position the slowest reader must reach to make room for the parked writer; 0 while
     /// the writer is not parked (a real one is at least 1). Stored under the lock only.
-    room_wanted: Padded<AtomicU64>,
+    /// On a cache line of its own: the readers load it on every read, and the writer takes the
+    /// lock next to it on every write.
+    room_wanted: CachePadded<AtomicU64>,
 }
 
-/// Keeps the readers' hot load of [`Shared::room_wanted`] off the cache line of the lock the
-/// writer takes on every write.
-#[derive(Debug)]
-#[repr(align(128))]
-struct Padded<T>(T);
+/// Where a reader publishes its position (an absolute offset) for the writer: one per reader,
+/// each on a cache line of its own, since every read stores to it.
+pub(crate) type PositionCell = Arc<CachePadded<AtomicU64>>;
 
 /// One written segment and the absolute offset of its first byte.
 #[derive(Debug)]
@@ -51,7 +52,7 @@ struct LogSegment {
 struct ReaderSlot {
     /// The reader's published position (absolute offset). Only the reader stores to it, outside
     /// the lock, and only ever forward; the writer reads it under the lock.
-    position: Arc<AtomicU64>,
+    position: PositionCell,
     waker: Option<Waker>,
 }
 
@@ -114,7 +115,7 @@ impl Shared {
                 writer_waker: None,
                 closed: false,
             }),
-            room_wanted: Padded(AtomicU64::new(0)),
+            room_wanted: CachePadded::new(AtomicU64::new(0)),
         })
     }
 
@@ -130,13 +131,13 @@ impl Shared {
     ) -> Result<Option<Waker>, ()> {
         // Full: end - min >= capacity, so end >= capacity and the position wanted is >= 1.
         let wanted = state.end + 1 - capacity as u64;
-        self.room_wanted.0.store(wanted, Ordering::Relaxed);
+        self.room_wanted.store(wanted, Ordering::Relaxed);
         // Pairs with the fence in `reader_advanced`: positions stored before this fence are seen
         // below; a reader storing later sees `room_wanted`.
         fence(Ordering::SeqCst);
         state.refresh_min();
         if state.min_position >= wanted {
-            self.room_wanted.0.store(0, Ordering::Relaxed);
+            self.room_wanted.store(0, Ordering::Relaxed);
             return Err(());
         }
         Ok(park(&mut state.writer_waker, waker))
@@ -149,7 +150,7 @@ impl Shared {
     pub(crate) fn reader_advanced(&self, before: u64, after: u64, capacity: usize) {
         // Pairs with the fence in `park_writer`.
         fence(Ordering::SeqCst);
-        let wanted = self.room_wanted.0.load(Ordering::Relaxed);
+        let wanted = self.room_wanted.load(Ordering::Relaxed);
         if wanted != 0 && before < wanted && after >= wanted {
             self.wake_writer_if_ready(capacity);
         }
@@ -173,7 +174,7 @@ impl Shared {
     ) -> Option<Waker> {
         state.writer_waker.as_ref()?;
         if state.live_readers == 0 || state.room(capacity) > 0 {
-            self.room_wanted.0.store(0, Ordering::Relaxed);
+            self.room_wanted.store(0, Ordering::Relaxed);
             state.writer_waker.take()
         } else {
             None
@@ -205,14 +206,14 @@ impl State {
 
     /// Registers a reader at `position` (at least the slowest live reader's, at most `end`);
     /// returns its id and the cell it publishes its position in.
-    pub(crate) fn add_reader(&mut self, position: u64) -> (usize, Arc<AtomicU64>) {
+    pub(crate) fn add_reader(&mut self, position: u64) -> (usize, PositionCell) {
         debug_assert!(position <= self.end);
         if self.live_readers == 0 {
             // Nothing constrains the log any more: the new reader is the only one.
             self.min_position = position;
         }
         debug_assert!(position >= self.min_position);
-        let cell = Arc::new(AtomicU64::new(position));
+        let cell = Arc::new(CachePadded::new(AtomicU64::new(position)));
         let slot = ReaderSlot {
             position: cell.clone(),
             waker: None,
