@@ -19,6 +19,10 @@
 //! the budget on both sides (which the pipe must keep), 10.5..16 ms with the writer task under
 //! `tokio::task::coop::unconstrained`, 11.7..21 ms with the reader task under it.
 //!
+//! The `spawn_only` row moves nothing: its two tasks are spawned and joined and the producer
+//! drops its frames. It is the floor every row pays per iteration, and from 64 KiB frames up it
+//! is most of the `pipe` and `mpsc` rows' time (an iteration is then 256 or 16 frames).
+//!
 //! The `pipe_bytes` and `duplex_64k` rows are the byte path the way code written for
 //! `tokio::io::duplex` uses the pipe: `AsyncWrite::write_all` of each frame into `pipe(64 KiB)`,
 //! read through `AsyncRead` into a 64 KiB buffer, against `tokio::io::duplex(64 KiB)` doing the
@@ -51,6 +55,9 @@ enum Transport {
     PipeBytes,
     /// `duplex(64 KiB)`, the peer of `PipeBytes`.
     Duplex64k,
+    /// No transport: the two tasks are spawned and joined, the producer drops its frames. What
+    /// every row pays per iteration besides moving the frames.
+    SpawnOnly,
 }
 
 impl Transport {
@@ -62,6 +69,7 @@ impl Transport {
             Transport::Mpsc => "mpsc",
             Transport::PipeBytes => "pipe_bytes",
             Transport::Duplex64k => "duplex_64k",
+            Transport::SpawnOnly => "spawn_only",
         }
     }
 
@@ -74,6 +82,7 @@ impl Transport {
             Transport::Mpsc => through_mpsc(frames).await,
             Transport::PipeBytes => through_pipe_bytes(frames).await,
             Transport::Duplex64k => through_duplex(frames, BYTE_PATH_IN_FLIGHT).await,
+            Transport::SpawnOnly => spawn_only(frames).await,
         }
     }
 }
@@ -159,6 +168,13 @@ async fn through_duplex(frames: Vec<Bytes>, in_flight: usize) -> usize {
     consumer.await.unwrap()
 }
 
+async fn spawn_only(frames: Vec<Bytes>) -> usize {
+    let producer = tokio::spawn(async move { drop(black_box(frames)) });
+    let consumer = tokio::spawn(async move { black_box(TOTAL) });
+    producer.await.unwrap();
+    consumer.await.unwrap()
+}
+
 async fn through_mpsc(frames: Vec<Bytes>) -> usize {
     let frames_in_flight = (IN_FLIGHT / frames[0].len()).max(1);
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Bytes>(frames_in_flight);
@@ -198,6 +214,7 @@ fn cross_task_throughput(c: &mut Criterion) {
             Transport::Mpsc,
             Transport::PipeBytes,
             Transport::Duplex64k,
+            Transport::SpawnOnly,
         ] {
             group.bench_function(BenchmarkId::new(transport.name(), size), |b| {
                 b.to_async(&runtime).iter_batched(

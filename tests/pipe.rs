@@ -1437,6 +1437,39 @@ fn a_byte_write_larger_than_the_room_returns_what_fit() {
     assert_eq!(&all[..n], b"0123456789");
 }
 
+/// The writer keeps the room it last saw and reloads the reader's count only when a write does
+/// not fit in it: a write after the reader made room, without the writer ever waiting, still
+/// gets all the room there is (not the room as of the writer's previous write).
+#[test]
+fn a_byte_write_gets_the_room_the_reader_made_since_the_last_write() {
+    let (mut writer, mut reader) = pipe(32);
+    assert_eq!(
+        assert_ready!(spawn(writer.write(&[1; 20])).poll()).unwrap(),
+        20
+    );
+    let mut all = [0u8; 64];
+    assert_eq!(
+        assert_ready!(spawn(reader.read(&mut all)).poll()).unwrap(),
+        20
+    );
+    // The writer last saw 12 bytes of room; there are 32.
+    assert_eq!(
+        assert_ready!(spawn(writer.write(&[2; 64])).poll()).unwrap(),
+        32
+    );
+    assert_eq!(writer.len(), 32);
+    // And a segment is refused only when the pipe is full as of now.
+    assert_eq!(
+        assert_ready!(spawn(reader.read(&mut all[..1])).poll()).unwrap(),
+        1
+    );
+    assert_eq!(writer.try_write_segment("fits"), Ok(4));
+    assert!(matches!(
+        writer.try_write_segment("full"),
+        Err(TryWriteError::Full(_))
+    ));
+}
+
 // ---- failure atomicity: a refused write leaves the pipe as it was ----
 
 /// Every write form of the writer, each expected to fail with `BrokenPipe` on this pipe.
