@@ -1058,24 +1058,24 @@ fn cross_thread_wakes_answer_parks_on_the_byte_path() {
     const TOTAL: usize = 16 << 20;
     for frame in [64, 16 * 1024] {
         let (writer, reader) = byte_path_wakes(frame, TOTAL);
-        let mib = (TOTAL >> 20) as f64;
-        eprintln!(
-            "{frame} B writes: writer woken {:.1}/MiB (parked {:.1}/MiB), reader woken {:.1}/MiB \
-             (parked {:.1}/MiB)",
-            writer.woken as f64 / mib,
-            writer.parked as f64 / mib,
-            reader.woken as f64 / mib,
-            reader.parked as f64 / mib
-        );
-        assert!(
-            writer.woken <= writer.parked,
-            "{frame} B: writer {writer:?}"
-        );
-        assert!(
-            reader.woken <= reader.parked,
-            "{frame} B: reader {reader:?}"
-        );
+        report_wakes(&format!("{frame} B writes"), writer, reader, TOTAL);
     }
+}
+
+/// Prints how often each side was woken and parked per MiB of `total` bytes (`--nocapture`)
+/// and checks that each was woken at most once per time it parked.
+fn report_wakes(label: &str, writer: Wakes, reader: Wakes, total: usize) {
+    let mib = (total >> 20) as f64;
+    eprintln!(
+        "{label}: writer woken {:.1}/MiB (parked {:.1}/MiB), reader woken {:.1}/MiB \
+         (parked {:.1}/MiB)",
+        writer.woken as f64 / mib,
+        writer.parked as f64 / mib,
+        reader.woken as f64 / mib,
+        reader.parked as f64 / mib
+    );
+    assert!(writer.woken <= writer.parked, "{label}: writer {writer:?}");
+    assert!(reader.woken <= reader.parked, "{label}: reader {reader:?}");
 }
 
 /// A task's waker wrapped to count how often the task is woken (by the other side, or by
@@ -1173,30 +1173,19 @@ fn runtime_wakes(path: Path, frame: usize, total: usize) -> (Wakes, Wakes) {
 /// The same counts on a Tokio runtime, where the cooperative budget adds wakes of its own: a
 /// task that yields for the budget is woken by itself. Each side is woken at most once per
 /// poll that returned `Pending`, and the transfer completes. Run with `--nocapture` to see the
-/// counts per MiB (the numbers the issue asks for; they vary with scheduling, so only the
+/// counts per MiB (they vary with scheduling, so only the
 /// bound is asserted).
 #[test]
 fn runtime_wakes_answer_parks_on_both_paths() {
     const TOTAL: usize = 16 << 20;
-    let mib = (TOTAL >> 20) as f64;
     for path in [Path::Segments, Path::Bytes] {
         for frame in [64, 16 * 1024] {
             let (writer, reader) = runtime_wakes(path, frame, TOTAL);
-            eprintln!(
-                "{path:?}, {frame} B frames: writer woken {:.1}/MiB (parked {:.1}/MiB), \
-                 reader woken {:.1}/MiB (parked {:.1}/MiB)",
-                writer.woken as f64 / mib,
-                writer.parked as f64 / mib,
-                reader.woken as f64 / mib,
-                reader.parked as f64 / mib
-            );
-            assert!(
-                writer.woken <= writer.parked,
-                "{path:?} {frame} B: writer {writer:?}"
-            );
-            assert!(
-                reader.woken <= reader.parked,
-                "{path:?} {frame} B: reader {reader:?}"
+            report_wakes(
+                &format!("{path:?}, {frame} B frames"),
+                writer,
+                reader,
+                TOTAL,
             );
         }
     }
