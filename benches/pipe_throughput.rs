@@ -1,6 +1,7 @@
 //! Cross-task throughput: `streamview::pipe` against `tokio::io::duplex` and
 //! `tokio::sync::mpsc::channel::<Bytes>`: a writer task and a reader task on a 2-worker
-//! multi-thread runtime move 16 MiB per iteration in frames of one size.
+//! multi-thread runtime move 16 MiB per iteration in frames of one size (4,096 frames, up to
+//! 256 MiB, for frames of 16 KiB and more: see `total`).
 //!
 //! The frames are slices of one pre-made buffer, cloned (a refcount bump each) in the untimed
 //! setup so every writer owns them, as a producer would. The pipe and mpsc hand frames over
@@ -20,8 +21,9 @@
 //! `tokio::task::coop::unconstrained`, 11.7..21 ms with the reader task under it.
 //!
 //! The `spawn_only` row moves nothing: its two tasks are spawned and joined and the producer
-//! drops its frames. It is the floor every row pays per iteration, and from 64 KiB frames up it
-//! is most of the `pipe` and `mpsc` rows' time (an iteration is then 256 or 16 frames).
+//! drops its frames. It is the floor every row pays per iteration. With 16 MiB per iteration it
+//! was most of the `pipe` and `mpsc` rows' time from 16 KiB frames up (1,024, 256 and 16 frames),
+//! hence the larger iterations there.
 //!
 //! The `pipe_bytes` and `duplex_64k` rows are the byte path the way code written for
 //! `tokio::io::duplex` uses the pipe: `AsyncWrite::write_all` of each frame into `pipe(64 KiB)`,
@@ -37,7 +39,13 @@ use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const TOTAL: usize = 16 << 20;
+/// Bytes moved per iteration: 16 MiB, or 4,096 frames up to 256 MiB (so 64 MiB of 16 KiB
+/// frames, 256 MiB of 64 KiB and of 1 MiB frames). An iteration also spawns and joins two tasks,
+/// which costs about as much as handing over a thousand large frames (the `spawn_only` row), so
+/// large frames need many per iteration for the rows to measure the hand-off rather than that.
+fn total(frame: usize) -> usize {
+    (16 << 20).max((4096 * frame).min(256 << 20))
+}
 const IN_FLIGHT: usize = 256 << 10;
 /// What the byte-path rows allow in flight: `pipe(64 KiB)` against `duplex(64 KiB)`.
 const BYTE_PATH_IN_FLIGHT: usize = 64 << 10;
@@ -169,8 +177,9 @@ async fn through_duplex(frames: Vec<Bytes>, in_flight: usize) -> usize {
 }
 
 async fn spawn_only(frames: Vec<Bytes>) -> usize {
+    let total = frames.iter().map(Bytes::len).sum::<usize>();
     let producer = tokio::spawn(async move { drop(black_box(frames)) });
-    let consumer = tokio::spawn(async move { black_box(TOTAL) });
+    let consumer = tokio::spawn(async move { black_box(total) });
     producer.await.unwrap();
     consumer.await.unwrap()
 }
@@ -199,12 +208,13 @@ fn cross_task_throughput(c: &mut Criterion) {
         .worker_threads(2)
         .build()
         .unwrap();
-    let buffer = Bytes::from(vec![0xA5u8; TOTAL]);
+    let buffer = Bytes::from(vec![0xA5u8; total(FRAME_SIZES[FRAME_SIZES.len() - 1])]);
     let mut group = c.benchmark_group("cross_task");
-    group.throughput(Throughput::Bytes(TOTAL as u64));
     group.sample_size(20);
     for size in FRAME_SIZES {
-        let frames: Vec<Bytes> = (0..TOTAL / size)
+        let total = total(size);
+        group.throughput(Throughput::Bytes(total as u64));
+        let frames: Vec<Bytes> = (0..total / size)
             .map(|i| buffer.slice(i * size..(i + 1) * size))
             .collect();
         for transport in [
@@ -220,7 +230,7 @@ fn cross_task_throughput(c: &mut Criterion) {
                 b.to_async(&runtime).iter_batched(
                     || frames.clone(),
                     |frames| async move {
-                        assert_eq!(transport.carry(frames).await, TOTAL);
+                        assert_eq!(transport.carry(frames).await, total);
                     },
                     BatchSize::LargeInput,
                 )
