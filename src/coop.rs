@@ -1,7 +1,10 @@
 //! Tokio's cooperative budget, spent one unit per few operations by the cross-task types.
 
+use std::io;
 use std::task::{ready, Context, Poll};
 
+use bytes::{Buf, Bytes};
+use tokio::io::ReadBuf;
 use tokio::task::coop::{self, RestoreOnPending};
 
 use crate::stream::AsyncStream;
@@ -72,7 +75,8 @@ impl BudgetBatch {
 
 /// A reader that serves reads from a local batch of segments and fetches more from shared
 /// state when the batch runs dry: the pipe's and the broadcast's readers. Holds their one poll
-/// loop, with the budget rule above.
+/// loop, with the budget rule above, and the read operations both build on it (their trait
+/// impls and read methods are one-line calls of these).
 pub(crate) trait BatchedReader {
     /// The reader's share of the budget.
     fn budget(&mut self) -> &mut BudgetBatch;
@@ -118,5 +122,68 @@ pub(crate) trait BatchedReader {
             }
             ready!(self.poll_fetch(cx));
         }
+    }
+
+    /// `read_bytes(n)` (`n > 0`): waits until `n` bytes are held or the writer closed; fewer
+    /// only at end of file (an empty `Bytes` once drained).
+    fn poll_read_bytes(&mut self, cx: &mut Context<'_>, n: usize) -> Poll<Bytes> {
+        let taken = ready!(self.poll_take(cx, |local| {
+            (local.len() >= n || local.is_closed()).then(|| local.read_bytes(n))
+        }));
+        Poll::Ready(taken.unwrap_or_default())
+    }
+
+    /// Ready once the local batch holds bytes or the reader is at end of file; returns it.
+    fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
+        ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
+        Poll::Ready(self.local())
+    }
+
+    /// `poll_fill_buf` of both `AsyncBufRead` traits: the front segment of the local batch
+    /// (empty at end of file), borrowed with no lock held.
+    fn poll_fill_local(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let local: &AsyncStream = ready!(self.poll_local_stream(cx));
+        Poll::Ready(Ok(local.chunk()))
+    }
+
+    /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local batch, clamped to
+    /// what it holds (`skip`), as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
+    fn consume_local(&mut self, amt: usize) {
+        self.local().skip(amt);
+        self.report_consumed();
+    }
+
+    /// Tokio `AsyncRead::poll_read`: fills `buf` from the local batch, across segments.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        ready!(self.poll_take(cx, |local| {
+            (!local.is_empty())
+                .then(|| local.read_to(buf.remaining(), |chunk| buf.put_slice(chunk)))
+        }));
+        Poll::Ready(Ok(()))
+    }
+
+    /// futures-io `AsyncRead::poll_read`: fills `buf` from the local batch, across segments.
+    #[cfg(feature = "futures-io")]
+    fn poll_read_slice(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let read = ready!(self.poll_take(cx, |local| {
+            (!local.is_empty()).then(|| local.read_into(buf))
+        }));
+        Poll::Ready(read.unwrap_or(Ok(0)))
+    }
+
+    /// `Stream::poll_next`: the next segment whole; `None` at end of file.
+    fn poll_next_segment(&mut self, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
+        let segment = ready!(self.poll_take(cx, AsyncStream::read_segment));
+        Poll::Ready(segment.map(Ok))
     }
 }

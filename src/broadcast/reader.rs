@@ -5,9 +5,9 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use tokio::io::ReadBuf;
 
 use crate::broadcast::shared::{PositionCell, Shared};
@@ -195,13 +195,7 @@ impl BroadcastReader {
         if n == 0 {
             return Ok(Bytes::new());
         }
-        let taken = poll_fn(|cx| {
-            self.poll_take(cx, |local| {
-                (local.len() >= n || local.is_closed()).then(|| local.read_bytes(n))
-            })
-        })
-        .await;
-        Ok(taken.unwrap_or_default())
+        Ok(poll_fn(|cx| self.poll_read_bytes(cx, n)).await)
     }
 
     /// Waits for a whole line and returns it, `\n` included; at end of file a last line without
@@ -282,19 +276,6 @@ impl BroadcastReader {
     /// ```
     pub fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    /// Ready once the local batch holds bytes or this reader is at end of file; returns it.
-    fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
-        ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
-        Poll::Ready(&mut self.local)
-    }
-
-    /// `consume` of both `AsyncBufRead` traits.
-    /// Clamped to what the reader holds (`skip`), as the pipe's and Tokio's `BufReader`'s `consume`.
-    fn consume_local(&mut self, amt: usize) {
-        self.local.skip(amt);
-        self.publish();
     }
 
     /// Stores this reader's position for the writer after a read (no lock: an atomic store to
@@ -443,15 +424,7 @@ impl tokio::io::AsyncRead for BroadcastReader {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        let this = self.get_mut();
-        ready!(this.poll_take(cx, |local| {
-            (!local.is_empty())
-                .then(|| local.read_to(buf.remaining(), |chunk| buf.put_slice(chunk)))
-        }));
-        Poll::Ready(Ok(()))
+        self.get_mut().poll_read_buf(cx, buf)
     }
 }
 
@@ -477,8 +450,7 @@ impl tokio::io::AsyncRead for BroadcastReader {
 /// ```
 impl tokio::io::AsyncBufRead for BroadcastReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
-        Poll::Ready(Ok(local.chunk()))
+        self.get_mut().poll_fill_local(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -509,8 +481,7 @@ impl futures_core::Stream for BroadcastReader {
     type Item = io::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        let segment = ready!(self.get_mut().poll_take(cx, AsyncStream::read_segment));
-        Poll::Ready(segment.map(Ok))
+        self.get_mut().poll_next_segment(cx)
     }
 }
 
@@ -539,14 +510,7 @@ impl futures_io::AsyncRead for BroadcastReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let this = self.get_mut();
-        let read = ready!(this.poll_take(cx, |local| {
-            (!local.is_empty()).then(|| local.read_into(buf))
-        }));
-        Poll::Ready(read.unwrap_or(Ok(0)))
+        self.get_mut().poll_read_slice(cx, buf)
     }
 }
 
@@ -571,8 +535,7 @@ impl futures_io::AsyncRead for BroadcastReader {
 #[cfg(feature = "futures-io")]
 impl futures_io::AsyncBufRead for BroadcastReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
-        Poll::Ready(Ok(local.chunk()))
+        self.get_mut().poll_fill_local(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {

@@ -5,9 +5,9 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use tokio::io::ReadBuf;
 
 use crate::coop::{BatchedReader, BudgetBatch};
@@ -181,13 +181,7 @@ impl PipeReader {
         if n == 0 {
             return Ok(Bytes::new());
         }
-        let taken = poll_fn(|cx| {
-            self.poll_take(cx, |local| {
-                (local.len() >= n || local.is_closed()).then(|| local.read_bytes(n))
-            })
-        })
-        .await;
-        Ok(taken.unwrap_or_default())
+        Ok(poll_fn(|cx| self.poll_read_bytes(cx, n)).await)
     }
 
     /// Waits for a whole line and returns it, `\n` included; at end of file a last line without
@@ -267,36 +261,6 @@ impl PipeReader {
     pub fn capacity(&self) -> usize {
         self.capacity
     }
-
-    /// Ready once the local stream holds bytes or the pipe is at end of file; returns it.
-    /// `poll_fill_buf` borrows its front; [`write_to`](Self::write_to) drains it directly and
-    /// then calls
-    /// [`report_consumed`](Self::report_consumed).
-    pub(crate) fn poll_local_stream(&mut self, cx: &mut Context<'_>) -> Poll<&mut AsyncStream> {
-        ready!(self.poll_take(cx, |local| (!local.is_empty()).then_some(())));
-        Poll::Ready(&mut self.local)
-    }
-
-    /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local stream.
-    /// Clamped to what the reader holds (`skip`), as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
-    fn consume_local(&mut self, amt: usize) {
-        self.local.skip(amt);
-        self.report_consumed();
-    }
-
-    /// Adds the bytes consumed from the local stream since the last call to the count the writer
-    /// sees (one atomic update, no lock), waking a writer that waits for the room this made.
-    /// Runs after every read.
-    #[inline]
-    pub(crate) fn report_consumed(&mut self) {
-        let consumed = self.taken.wrapping_sub(self.local.len());
-        let newly = consumed.wrapping_sub(self.published);
-        // Negative while forgiven bytes are consumed: those were added already.
-        if (newly as isize) > 0 {
-            self.published = consumed;
-            self.shared.add_consumed(newly, self.capacity);
-        }
-    }
 }
 
 impl BatchedReader for PipeReader {
@@ -308,8 +272,18 @@ impl BatchedReader for PipeReader {
         &mut self.local
     }
 
+    /// Adds the bytes consumed from the local stream since the last call to the count the writer
+    /// sees (one atomic update, no lock), waking a writer that waits for the room this made.
+    /// Runs after every read.
+    #[inline]
     fn report_consumed(&mut self) {
-        PipeReader::report_consumed(self);
+        let consumed = self.taken.wrapping_sub(self.local.len());
+        let newly = consumed.wrapping_sub(self.published);
+        // Negative while forgiven bytes are consumed: those were added already.
+        if (newly as isize) > 0 {
+            self.published = consumed;
+            self.shared.add_consumed(newly, self.capacity);
+        }
     }
 
     /// Moves every queued segment into the local stream in one lock (no copy), reporting the
@@ -389,15 +363,7 @@ impl tokio::io::AsyncRead for PipeReader {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        if buf.remaining() == 0 {
-            return Poll::Ready(Ok(()));
-        }
-        let this = self.get_mut();
-        ready!(this.poll_take(cx, |local| {
-            (!local.is_empty())
-                .then(|| local.read_to(buf.remaining(), |chunk| buf.put_slice(chunk)))
-        }));
-        Poll::Ready(Ok(()))
+        self.get_mut().poll_read_buf(cx, buf)
     }
 }
 
@@ -423,8 +389,7 @@ impl tokio::io::AsyncRead for PipeReader {
 /// ```
 impl tokio::io::AsyncBufRead for PipeReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
-        Poll::Ready(Ok(local.chunk()))
+        self.get_mut().poll_fill_local(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {
@@ -455,8 +420,7 @@ impl futures_core::Stream for PipeReader {
     type Item = io::Result<Bytes>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<io::Result<Bytes>>> {
-        let segment = ready!(self.get_mut().poll_take(cx, AsyncStream::read_segment));
-        Poll::Ready(segment.map(Ok))
+        self.get_mut().poll_next_segment(cx)
     }
 }
 
@@ -485,14 +449,7 @@ impl futures_io::AsyncRead for PipeReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let this = self.get_mut();
-        let read = ready!(this.poll_take(cx, |local| {
-            (!local.is_empty()).then(|| local.read_into(buf))
-        }));
-        Poll::Ready(read.unwrap_or(Ok(0)))
+        self.get_mut().poll_read_slice(cx, buf)
     }
 }
 
@@ -517,8 +474,7 @@ impl futures_io::AsyncRead for PipeReader {
 #[cfg(feature = "futures-io")]
 impl futures_io::AsyncBufRead for PipeReader {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let local: &AsyncStream = ready!(self.get_mut().poll_local_stream(cx));
-        Poll::Ready(Ok(local.chunk()))
+        self.get_mut().poll_fill_local(cx)
     }
 
     fn consume(self: Pin<&mut Self>, amt: usize) {

@@ -12,6 +12,7 @@ use std::task::{ready, Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::coop;
 
+use crate::coop::BatchedReader;
 use crate::error::zero_max_error;
 use crate::pipe::reader::PipeReader;
 use crate::pipe::writer::PipeWriter;
