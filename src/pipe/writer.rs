@@ -10,9 +10,9 @@ use bytes::Bytes;
 
 use crate::coop::BudgetBatch;
 use crate::error::{reader_gone_error, writer_closed_error};
-use crate::loom::Arc;
+use crate::loom::{Arc, MutexGuard};
 use crate::pipe::error::TryWriteError;
-use crate::pipe::shared::{count_between, Shared, COUNT_MASK};
+use crate::pipe::shared::{count_between, Shared, State, COUNT_MASK};
 use crate::stream::AsyncStream;
 use crate::waker::wake;
 
@@ -73,6 +73,12 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// The error of a refusal that cannot be `Full` (the pipe's open check).
+    fn into_closed_error(self) -> io::Error {
+        self.into_io_error()
+            .expect("the open check refuses only a gone reader or a closed writer")
+    }
+
     pub(crate) fn into_io_error(self) -> Option<io::Error> {
         match self {
             Refusal::Full => None,
@@ -328,13 +334,7 @@ impl PipeWriter {
         write: impl FnOnce(&mut AsyncStream, usize) -> T,
     ) -> Result<T, Refusal> {
         let capacity = self.capacity;
-        let mut state = self.shared.lock();
-        if state.reader_gone {
-            return Err(Refusal::ReaderGone);
-        }
-        if state.queue.is_closed() {
-            return Err(Refusal::WriterClosed);
-        }
+        let mut state = lock_open(&self.shared)?;
         let mut in_flight = count_between(self.consumed_seen, self.written);
         if in_flight >= capacity || capacity - in_flight < wanted {
             self.consumed_seen = self.shared.consumed();
@@ -355,18 +355,10 @@ impl PipeWriter {
                 return Err(Refusal::Full);
             }
         }
-        let before = state.queue.len();
-        let written = write(&mut state.queue, capacity - in_flight);
-        let added = state.queue.len() - before;
-        let reader = if added > 0 {
-            self.written = self.written.wrapping_add(added) & COUNT_MASK;
-            state.take_reader_waker()
-        } else {
-            None
-        };
-        drop(state);
+        let written = queue_and_wake(&mut self.written, state, |queue| {
+            write(queue, capacity - in_flight)
+        });
         drop(replaced);
-        wake(reader);
         Ok(written)
     }
 
@@ -412,6 +404,41 @@ impl PipeWriter {
             },
         }
     }
+}
+
+/// Locks the state of a pipe still open for writing: refused when the reader is gone or the
+/// writer closed. The check every write makes first.
+fn lock_open(shared: &Shared) -> Result<MutexGuard<'_, State>, Refusal> {
+    let state = shared.lock();
+    if state.reader_gone {
+        return Err(Refusal::ReaderGone);
+    }
+    if state.queue.is_closed() {
+        return Err(Refusal::WriterClosed);
+    }
+    Ok(state)
+}
+
+/// Lets `write` add to the queue of the locked `state`, adds what it added to the writer's count
+/// `written`, and wakes a reader waiting for bytes once the lock is released. Every write ends
+/// here.
+fn queue_and_wake<T>(
+    written: &mut usize,
+    mut state: MutexGuard<'_, State>,
+    write: impl FnOnce(&mut AsyncStream) -> T,
+) -> T {
+    let before = state.queue.len();
+    let result = write(&mut state.queue);
+    let added = state.queue.len() - before;
+    let reader = if added > 0 {
+        *written = written.wrapping_add(added) & COUNT_MASK;
+        state.take_reader_waker()
+    } else {
+        None
+    };
+    drop(state);
+    wake(reader);
+    result
 }
 
 impl Drop for PipeWriter {
@@ -521,22 +548,10 @@ impl futures_sink::Sink<Bytes> for PipeWriter {
     /// room again, so a segment sent without that wait is still queued, never dropped.
     fn start_send(self: Pin<&mut Self>, segment: Bytes) -> io::Result<()> {
         let this = self.get_mut();
-        let mut state = this.shared.lock();
-        if state.reader_gone {
-            return Err(reader_gone_error());
-        }
-        if state.queue.is_closed() {
-            return Err(writer_closed_error());
-        }
-        let reader = if segment.is_empty() {
-            None
-        } else {
-            this.written = this.written.wrapping_add(segment.len()) & COUNT_MASK;
-            state.queue.write_segment(segment);
-            state.take_reader_waker()
-        };
-        drop(state);
-        wake(reader);
+        let state = lock_open(&this.shared).map_err(Refusal::into_closed_error)?;
+        queue_and_wake(&mut this.written, state, |queue| {
+            queue.write_segment(segment)
+        });
         Ok(())
     }
 
