@@ -37,7 +37,7 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Bytes moved per iteration: 16 MiB, or 4,096 frames up to 256 MiB (so 64 MiB of 16 KiB
 /// frames, 256 MiB of 64 KiB and of 1 MiB frames). An iteration also spawns and joins two tasks,
@@ -86,11 +86,35 @@ impl Transport {
         match self {
             Transport::Pipe => through_pipe(frames).await,
             Transport::PipeAsyncRead => through_pipe_async_read(frames).await,
-            Transport::Duplex => through_duplex(frames, IN_FLIGHT).await,
+            Transport::Duplex => through_bytes(tokio::io::duplex(IN_FLIGHT), frames).await,
             Transport::Mpsc => through_mpsc(frames).await,
-            Transport::PipeBytes => through_pipe_bytes(frames).await,
-            Transport::Duplex64k => through_duplex(frames, BYTE_PATH_IN_FLIGHT).await,
+            Transport::PipeBytes => {
+                through_bytes(streamview::pipe(BYTE_PATH_IN_FLIGHT), frames).await
+            }
+            Transport::Duplex64k => {
+                through_bytes(tokio::io::duplex(BYTE_PATH_IN_FLIGHT), frames).await
+            }
             Transport::SpawnOnly => spawn_only(frames).await,
+        }
+    }
+}
+
+/// The byte-stream rows' producer: `write_all` of each frame.
+async fn write_all_frames(mut writer: impl AsyncWrite + Unpin, frames: Vec<Bytes>) {
+    for frame in frames {
+        writer.write_all(&frame).await.unwrap();
+    }
+}
+
+/// The byte-stream rows' consumer: reads into a 64 KiB buffer until end of file; returns the
+/// bytes received.
+async fn read_all_64k(mut reader: impl AsyncRead + Unpin) -> usize {
+    let mut buf = vec![0u8; 64 << 10];
+    let mut received = 0;
+    loop {
+        match reader.read(&mut buf).await.unwrap() {
+            0 => return received,
+            n => received += black_box(&buf[..n]).len(),
         }
     }
 }
@@ -114,64 +138,26 @@ async fn through_pipe(frames: Vec<Bytes>) -> usize {
 }
 
 async fn through_pipe_async_read(frames: Vec<Bytes>) -> usize {
-    let (mut writer, mut reader) = streamview::pipe(IN_FLIGHT);
+    let (mut writer, reader) = streamview::pipe(IN_FLIGHT);
     let producer = tokio::spawn(async move {
         for frame in frames {
             writer.write_segment(frame).await.unwrap();
         }
     });
-    let consumer = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 << 10];
-        let mut received = 0;
-        loop {
-            match reader.read(&mut buf).await.unwrap() {
-                0 => return received,
-                n => received += black_box(&buf[..n]).len(),
-            }
-        }
-    });
+    let consumer = tokio::spawn(read_all_64k(reader));
     producer.await.unwrap();
     consumer.await.unwrap()
 }
 
-async fn through_pipe_bytes(frames: Vec<Bytes>) -> usize {
-    let (mut writer, mut reader) = streamview::pipe(BYTE_PATH_IN_FLIGHT);
-    let producer = tokio::spawn(async move {
-        for frame in frames {
-            writer.write_all(&frame).await.unwrap();
-        }
-    });
-    let consumer = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 << 10];
-        let mut received = 0;
-        loop {
-            match reader.read(&mut buf).await.unwrap() {
-                0 => return received,
-                n => received += black_box(&buf[..n]).len(),
-            }
-        }
-    });
-    producer.await.unwrap();
-    consumer.await.unwrap()
-}
-
-async fn through_duplex(frames: Vec<Bytes>, in_flight: usize) -> usize {
-    let (mut writer, mut reader) = tokio::io::duplex(in_flight);
-    let producer = tokio::spawn(async move {
-        for frame in frames {
-            writer.write_all(&frame).await.unwrap();
-        }
-    });
-    let consumer = tokio::spawn(async move {
-        let mut buf = vec![0u8; 64 << 10];
-        let mut received = 0;
-        loop {
-            match reader.read(&mut buf).await.unwrap() {
-                0 => return received,
-                n => received += black_box(&buf[..n]).len(),
-            }
-        }
-    });
+/// Moves `frames` through a byte stream, `write_all` in and `AsyncRead` into 64 KiB out: the
+/// pipe as a drop-in for `duplex`, and `duplex` itself.
+async fn through_bytes<W, R>((writer, reader): (W, R), frames: Vec<Bytes>) -> usize
+where
+    W: AsyncWrite + Unpin + Send + 'static,
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let producer = tokio::spawn(write_all_frames(writer, frames));
+    let consumer = tokio::spawn(read_all_64k(reader));
     producer.await.unwrap();
     consumer.await.unwrap()
 }
