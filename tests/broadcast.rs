@@ -6,8 +6,6 @@
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -479,24 +477,14 @@ async fn other_task_ran_during_reads(constrained: bool) -> bool {
         writer.try_write_segment("\n").unwrap();
     }
     drop(writer);
-    let other_ran = Arc::new(AtomicBool::new(false));
-    let seen = other_ran.clone();
     let read_all = async move {
         let mut count = 0;
         while reader.read_segment().await.unwrap().is_some() {
             count += 1;
         }
         assert_eq!(count, SEGMENTS);
-        seen.load(Ordering::SeqCst)
     };
-    let reading = if constrained {
-        tokio::spawn(read_all)
-    } else {
-        tokio::spawn(tokio::task::coop::unconstrained(read_all))
-    };
-    let flag = other_ran.clone();
-    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-    reading.await.unwrap()
+    flag_task_ran_during(read_all, constrained).await.1
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -514,17 +502,13 @@ async fn a_busy_reader_yields_to_other_tasks() {
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_writer_yields_to_other_tasks() {
     let (mut writer, _reader) = broadcast(1 << 20);
-    let other_ran = Arc::new(AtomicBool::new(false));
-    let seen = other_ran.clone();
-    let writing = tokio::spawn(async move {
+    let write_all = async move {
         for _ in 0..2_000 {
             writer.write_segment("x").await.unwrap();
         }
-        seen.load(Ordering::SeqCst)
-    });
-    let flag = other_ran.clone();
-    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-    assert!(writing.await.unwrap());
+    };
+    let ((), other_ran) = flag_task_ran_during(write_all, true).await;
+    assert!(other_ran);
 }
 
 // ---- stress: 1 GiB of random frames to 4 readers ----
@@ -533,6 +517,11 @@ async fn a_busy_writer_yields_to_other_tasks() {
 mod stress;
 
 use stress::{read_and_check_all, total_bytes, write_all_frames};
+
+#[path = "common/coop.rs"]
+mod coop;
+
+use coop::flag_task_ran_during;
 
 async fn run_stress(capacity: usize, seed: u64, total: u64) {
     let (writer, reader) = broadcast(capacity);

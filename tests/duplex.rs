@@ -5,8 +5,6 @@
 use std::future::{poll_fn, Future};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -16,6 +14,11 @@ use streamview::{duplex, DuplexStream, TryWriteError};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready};
+
+#[path = "common/coop.rs"]
+mod coop;
+
+use coop::flag_task_ran_during;
 
 /// Generous: a hang fails the test instead of blocking CI; nothing here measures time.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -535,24 +538,14 @@ async fn other_task_ran_during_reads(path: ReadPath, constrained: bool) -> bool 
         left.try_write_segment("\n").unwrap();
     }
     drop(left);
-    let other_ran = Arc::new(AtomicBool::new(false));
-    let seen = other_ran.clone();
     let read_all = async move {
         let mut count = 0;
         while read_one(&mut right, path).await {
             count += 1;
         }
         assert_eq!(count, SEGMENTS);
-        seen.load(Ordering::SeqCst)
     };
-    let reading = if constrained {
-        tokio::spawn(read_all)
-    } else {
-        tokio::spawn(tokio::task::coop::unconstrained(read_all))
-    };
-    let flag = other_ran.clone();
-    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-    reading.await.unwrap()
+    flag_task_ran_during(read_all, constrained).await.1
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -588,9 +581,7 @@ enum WritePath {
 async fn a_busy_writer_yields_to_other_tasks_on_every_write_path() {
     for path in [WritePath::Segment, WritePath::AsyncWrite, WritePath::Sink] {
         let (mut left, mut right) = duplex(1 << 20);
-        let other_ran = Arc::new(AtomicBool::new(false));
-        let seen = other_ran.clone();
-        let writing = tokio::spawn(async move {
+        let write_all = async move {
             for _ in 0..2_000 {
                 match path {
                     WritePath::Segment => drop(left.write_segment("x").await.unwrap()),
@@ -598,11 +589,9 @@ async fn a_busy_writer_yields_to_other_tasks_on_every_write_path() {
                     WritePath::Sink => left.send(Bytes::from_static(b"x")).await.unwrap(),
                 }
             }
-            seen.load(Ordering::SeqCst)
-        });
-        let flag = other_ran.clone();
-        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        assert!(writing.await.unwrap(), "{path:?} never yielded");
+        };
+        let ((), other_ran) = flag_task_ran_during(write_all, true).await;
+        assert!(other_ran, "{path:?} never yielded");
         let mut all = Vec::new();
         right.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, vec![b'x'; 2_000], "{path:?} lost bytes");

@@ -18,6 +18,11 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWr
 use tokio_test::task::spawn;
 use tokio_test::{assert_pending, assert_ready};
 
+#[path = "common/coop.rs"]
+mod coop;
+
+use coop::flag_task_ran_during;
+
 const MESSAGE: &[u8] = b"The quick brown fox\njumps over\nthe lazy dog\n";
 
 /// The capacities every behaviour is checked at, for a message of `len` bytes.
@@ -708,24 +713,14 @@ async fn other_task_ran_during_reads(path: ReadPath, constrained: bool) -> bool 
         writer.try_write_segment("\n").unwrap();
     }
     drop(writer);
-    let other_ran = Arc::new(AtomicBool::new(false));
-    let seen = other_ran.clone();
     let read_all = async move {
         let mut count = 0;
         while read_one(&mut reader, path).await {
             count += 1;
         }
         assert_eq!(count, SEGMENTS);
-        seen.load(Ordering::SeqCst)
     };
-    let reading = if constrained {
-        tokio::spawn(read_all)
-    } else {
-        tokio::spawn(tokio::task::coop::unconstrained(read_all))
-    };
-    let flag = other_ran.clone();
-    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-    reading.await.unwrap()
+    flag_task_ran_during(read_all, constrained).await.1
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -754,9 +749,7 @@ async fn a_busy_reader_yields_to_other_tasks_on_every_read_path() {
 async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
     for byte_writes in [false, true] {
         let (mut writer, mut reader) = pipe(1 << 20);
-        let other_ran = Arc::new(AtomicBool::new(false));
-        let seen = other_ran.clone();
-        let writing = tokio::spawn(async move {
+        let write_all = async move {
             for _ in 0..2_000 {
                 if byte_writes {
                     writer.write_all(b"x").await.unwrap();
@@ -764,11 +757,9 @@ async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
                     writer.write_segment("x").await.unwrap();
                 }
             }
-            seen.load(Ordering::SeqCst)
-        });
-        let flag = other_ran.clone();
-        tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
-        assert!(writing.await.unwrap(), "byte writes: {byte_writes}");
+        };
+        let ((), other_ran) = flag_task_ran_during(write_all, true).await;
+        assert!(other_ran, "byte writes: {byte_writes}");
         let mut all = Vec::new();
         reader.read_to_end(&mut all).await.unwrap();
         assert_eq!(all.len(), 2_000, "bytes lost, byte writes: {byte_writes}");
