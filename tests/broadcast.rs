@@ -273,6 +273,48 @@ async fn dropping_the_slowest_reader_releases_its_bytes_and_wakes_the_writer() {
     assert!(frame.is_unique());
 }
 
+/// Found trying the crate as a user: with room to spare, the log kept a segment every reader had
+/// read until the writer next ran short of room, so the writer could not take its buffer back
+/// (`try_into_mut`) even with every reader idle.
+#[tokio::test]
+async fn a_segment_every_reader_has_read_is_released_once_they_wait_for_more() {
+    let (mut writer, mut first) = broadcast(1 << 20);
+    let mut second = first.clone();
+    let frame = Bytes::from(vec![7u8; 100]);
+    writer.write_segment(frame.clone()).await.unwrap();
+    writer.write_segment(vec![8u8; 50]).await.unwrap();
+    for reader in [&mut first, &mut second] {
+        assert_eq!(reader.read_segment().await.unwrap().unwrap(), frame);
+        // Not yet: the reader is not waiting, and the other one may still need the frame.
+        assert!(!frame.is_unique());
+    }
+    for reader in [&mut first, &mut second] {
+        assert_eq!(reader.read_segment().await.unwrap().unwrap().len(), 50);
+        let mut waiting = spawn(reader.read_segment());
+        assert_pending!(waiting.poll());
+    }
+    // Both readers wait at the end: neither the log nor a reader holds the frame.
+    assert!(frame.is_unique());
+    assert_eq!(writer.len(), 0);
+    assert_eq!(frame.try_into_mut().unwrap().len(), 100);
+}
+
+/// The same once the writer has closed: readers that reached end of file hold nothing.
+#[tokio::test]
+async fn a_segment_every_reader_has_read_is_released_at_end_of_file() {
+    let (mut writer, mut first) = broadcast(1 << 20);
+    let mut second = first.clone();
+    let frame = Bytes::from(vec![7u8; 100]);
+    writer.write_segment(frame.clone()).await.unwrap();
+    writer.close();
+    for reader in [&mut first, &mut second] {
+        assert_eq!(reader.read_segment().await.unwrap().unwrap(), frame);
+        assert!(reader.read_segment().await.unwrap().is_none());
+    }
+    assert!(frame.is_unique());
+    drop((writer, first, second));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_joining_and_leaving_mid_stream_each_get_a_contiguous_run() {
     const FRAMES: u32 = 2_000;

@@ -157,3 +157,28 @@ fn the_slowest_of_two_readers_wakes_the_parked_writer_with_its_read() {
         assert_eq!(read_all(&mut slow), b"bcde");
     });
 }
+
+#[test]
+fn readers_at_end_of_file_leave_nothing_in_the_log() {
+    loom::model(|| {
+        let (mut writer, mut first) = broadcast(4);
+        let mut second = first.clone();
+        let frame = bytes::Bytes::from(vec![1u8, 2]);
+        let sent = frame.clone();
+        let producer = thread::spawn(move || {
+            block_on(writer.write_segment(sent)).unwrap();
+            writer.close();
+        });
+        let other = thread::spawn(move || {
+            assert_eq!(read_all(&mut second), [1, 2]);
+            second
+        });
+        assert_eq!(read_all(&mut first), [1, 2]);
+        let second = other.join().unwrap();
+        producer.join().unwrap();
+        // Both readers are still alive, at end of file: whichever got there last released the
+        // frame from the log.
+        assert!(frame.is_unique());
+        drop((first, second));
+    });
+}

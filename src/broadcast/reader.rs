@@ -288,6 +288,11 @@ impl BroadcastReader {
             self.published = position;
             self.position.store(position, Ordering::Release);
             self.shared.reader_advanced(before, position, self.capacity);
+            if self.local.is_empty() && self.local.is_closed() {
+                // The read that reached end of file: this reader needs nothing more from the
+                // log, and takes the lock no more.
+                self.shared.lock().release_read_before_park(position);
+            }
         }
     }
 }
@@ -318,6 +323,8 @@ impl BatchedReader for BroadcastReader {
             }
             Poll::Ready(())
         } else if state.is_closed() {
+            // At end of file: this reader needs nothing from the log any more.
+            state.release_read_before_park(self.fetched);
             self.local.close();
             Poll::Ready(())
         } else {
@@ -328,6 +335,7 @@ impl BatchedReader for BroadcastReader {
                 self.published = self.fetched;
                 self.position.store(self.fetched, Ordering::Release);
             }
+            state.release_read_before_park(self.published);
             replaced = state.park_reader(self.id, cx.waker());
             Poll::Pending
         };

@@ -200,6 +200,17 @@ impl State {
         self.closed
     }
 
+    /// A reader at `position` is about to wait for more, or has reached end of file: if the
+    /// slowest position known is behind it, finds the slowest again and releases the log
+    /// segments every reader is past. So once every reader has read a segment and waits (or is
+    /// done), the log no longer holds it, rather than until the writer next runs short of room.
+    /// Costs one load per reader, only when the known slowest position is behind this one.
+    pub(crate) fn release_read_before_park(&mut self, position: u64) {
+        if self.min_position < position {
+            self.refresh_min();
+        }
+    }
+
     pub(crate) fn live_readers(&self) -> usize {
         self.live_readers
     }
