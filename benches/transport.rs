@@ -3,10 +3,13 @@
 //! `Framed<_, LengthDelimitedCodec>` echo, and a segment echo (`write_segment`/`read_segment`
 //! both ways, against `write_all`/`read_exact` of the same frames over tokio's duplex).
 //!
-//! Every row sets its connection up outside the timed part (`iter_custom`), on a 2-worker
-//! multi-thread runtime with the server in its own task, both transports with 64 KiB in flight
-//! per direction. hyper reads into its own buffer, so over either transport a byte is copied in
-//! and out once; only the segment row uses streamview's zero-copy path.
+//! Every row sets its connection up outside the timed part (`iter_custom`), with the server in
+//! its own task and both transports with 64 KiB in flight per direction, on two runtimes: a
+//! 2-worker multi-thread runtime (group `transport`), where the time is mostly the worker
+//! threads waking each other, and a `current_thread` runtime (group `transport_current_thread`,
+//! the one `#[tokio::test]` gives a test of a service), where it is the work each transport
+//! does. hyper reads into its own buffer, so over either transport a byte is copied in and out
+//! once; only the segment row uses streamview's zero-copy path.
 //!
 //! `cargo bench --bench transport -- --warm-up-time 1 --measurement-time 3`
 
@@ -41,9 +44,16 @@ const SEGMENT_FRAMES: usize = 1024;
 
 type Body = BoxBody<Bytes, Infallible>;
 
-fn runtime() -> Runtime {
+fn multi_thread_runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn current_thread_runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
@@ -251,13 +261,21 @@ fn stack_rows(
 }
 
 fn transport(c: &mut Criterion) {
+    for (group, runtime) in [
+        ("transport", multi_thread_runtime()),
+        ("transport_current_thread", current_thread_runtime()),
+    ] {
+        transport_rows(c, group, &runtime);
+    }
+}
+
+fn transport_rows(c: &mut Criterion, group: &str, runtime: &Runtime) {
     type Streamview = streamview::DuplexStream;
     type Tokio = tokio::io::DuplexStream;
-    let runtime = runtime();
-    let mut group = c.benchmark_group("transport");
+    let mut group = c.benchmark_group(group);
     stack_rows(
         &mut group,
-        &runtime,
+        runtime,
         "http1_get",
         Throughput::Elements(1),
         |iters| Box::pin(http1_gets::<Streamview>(iters)),
@@ -265,7 +283,7 @@ fn transport(c: &mut Criterion) {
     );
     stack_rows(
         &mut group,
-        &runtime,
+        runtime,
         "http1_download_8mib",
         Throughput::Bytes(DOWNLOAD as u64),
         |iters| Box::pin(http1_downloads::<Streamview>(iters)),
@@ -273,7 +291,7 @@ fn transport(c: &mut Criterion) {
     );
     stack_rows(
         &mut group,
-        &runtime,
+        runtime,
         "framed_echo_4k",
         Throughput::Bytes((ECHO_FRAMES * ECHO_FRAME) as u64),
         |iters| Box::pin(framed_echoes::<Streamview>(iters)),
@@ -281,7 +299,7 @@ fn transport(c: &mut Criterion) {
     );
     stack_rows(
         &mut group,
-        &runtime,
+        runtime,
         "segment_echo_16k",
         Throughput::Bytes((SEGMENT_FRAMES * SEGMENT_FRAME) as u64),
         |iters| Box::pin(segment_echoes_streamview(iters)),
