@@ -273,15 +273,22 @@ async fn dropping_the_slowest_reader_releases_its_bytes_and_wakes_the_writer() {
     assert!(frame.is_unique());
 }
 
+/// A broadcast with room to spare, two readers, and a 100-byte frame written (the caller keeps a
+/// handle to it).
+async fn two_readers_and_a_frame_written() -> (BroadcastWriter, [BroadcastReader; 2], Bytes) {
+    let (mut writer, first) = broadcast(1 << 20);
+    let second = first.clone();
+    let frame = Bytes::from(vec![7u8; 100]);
+    writer.write_segment(frame.clone()).await.unwrap();
+    (writer, [first, second], frame)
+}
+
 /// Found trying the crate as a user: with room to spare, the log kept a segment every reader had
 /// read until the writer next ran short of room, so the writer could not take its buffer back
 /// (`try_into_mut`) even with every reader idle.
 #[tokio::test]
 async fn a_segment_every_reader_has_read_is_released_once_they_wait_for_more() {
-    let (mut writer, mut first) = broadcast(1 << 20);
-    let mut second = first.clone();
-    let frame = Bytes::from(vec![7u8; 100]);
-    writer.write_segment(frame.clone()).await.unwrap();
+    let (mut writer, [mut first, mut second], frame) = two_readers_and_a_frame_written().await;
     writer.write_segment(vec![8u8; 50]).await.unwrap();
     for reader in [&mut first, &mut second] {
         assert_eq!(reader.read_segment().await.unwrap().unwrap(), frame);
@@ -302,10 +309,7 @@ async fn a_segment_every_reader_has_read_is_released_once_they_wait_for_more() {
 /// The same once the writer has closed: readers that reached end of file hold nothing.
 #[tokio::test]
 async fn a_segment_every_reader_has_read_is_released_at_end_of_file() {
-    let (mut writer, mut first) = broadcast(1 << 20);
-    let mut second = first.clone();
-    let frame = Bytes::from(vec![7u8; 100]);
-    writer.write_segment(frame.clone()).await.unwrap();
+    let (mut writer, [mut first, mut second], frame) = two_readers_and_a_frame_written().await;
     writer.close();
     for reader in [&mut first, &mut second] {
         assert_eq!(reader.read_segment().await.unwrap().unwrap(), frame);
