@@ -10,19 +10,12 @@
 #[allow(dead_code)]
 mod counting_alloc;
 
-use counting_alloc::{measure, BOUND, GIB, KIB, LEFT_OVER_SLACK, MIB};
+use counting_alloc::{measure, BOUND, KIB, LEFT_OVER_SLACK, MIB};
 
-/// Bytes moved: 1 GiB, or `STREAMVIEW_STRESS_BYTES` when set (for a quick local or valgrind run).
-fn total_bytes() -> usize {
-    std::env::var("STREAMVIEW_STRESS_BYTES")
-        .ok()
-        .map(|value| {
-            value
-                .parse()
-                .expect("STREAMVIEW_STRESS_BYTES is a byte count")
-        })
-        .unwrap_or(GIB)
-}
+#[path = "common/stress_bytes.rs"]
+mod stress_bytes;
+
+use stress_bytes::total_bytes;
 
 /// Byte `i` of the stream is `i % PERIOD`: a prime period, so a lost, repeated or reordered
 /// block shows as a mismatch.

@@ -12,7 +12,6 @@ use tokio::io::{
     AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt,
 };
 
-pub const GIB: u64 = 1 << 30;
 pub const MAX_FRAME: usize = 1 << 20;
 
 /// A seeded xorshift: the writer and the checkers draw the same frames from the same seed.
@@ -214,14 +213,10 @@ pub async fn read_and_check_all<R: SegmentReader>(
     }
 }
 
+#[path = "stress_bytes.rs"]
+mod stress_bytes;
+
 /// Bytes moved: 1 GiB, or `STREAMVIEW_STRESS_BYTES` when set (for a quick local run).
 pub fn total_bytes() -> u64 {
-    std::env::var("STREAMVIEW_STRESS_BYTES")
-        .ok()
-        .map(|value| {
-            value
-                .parse()
-                .expect("STREAMVIEW_STRESS_BYTES is a byte count")
-        })
-        .unwrap_or(GIB)
+    stress_bytes::total_bytes() as u64
 }
