@@ -20,7 +20,11 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+
+mod common;
+
+use common::read_all_64k;
 
 /// Bytes every reader receives per iteration: at least 4 MiB and 4,096 frames, at most 256 MiB.
 fn per_reader(frame: usize) -> usize {
@@ -130,18 +134,8 @@ async fn through_tokio_broadcast(frames: Vec<Bytes>, readers: usize) -> usize {
 async fn through_duplexes(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
     let (mut writers, consumers): (Vec<_>, Vec<_>) = (0..readers)
         .map(|_| {
-            let (writer, mut reader) = tokio::io::duplex(in_flight);
-            let consumer = tokio::spawn(async move {
-                let mut buf = vec![0u8; 64 << 10];
-                let mut received = 0;
-                loop {
-                    match reader.read(&mut buf).await.unwrap() {
-                        0 => return received,
-                        n => received += black_box(&buf[..n]).len(),
-                    }
-                }
-            });
-            (writer, consumer)
+            let (writer, reader) = tokio::io::duplex(in_flight);
+            (writer, tokio::spawn(read_all_64k(reader)))
         })
         .unzip();
     let producer = tokio::spawn(async move {

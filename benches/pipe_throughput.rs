@@ -37,7 +37,11 @@ use std::hint::black_box;
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+
+mod common;
+
+use common::read_all_64k;
 
 /// Bytes moved per iteration: 16 MiB, or 4,096 frames up to 256 MiB (so 64 MiB of 16 KiB
 /// frames, 256 MiB of 64 KiB and of 1 MiB frames). An iteration also spawns and joins two tasks,
@@ -103,19 +107,6 @@ impl Transport {
 async fn write_all_frames(mut writer: impl AsyncWrite + Unpin, frames: Vec<Bytes>) {
     for frame in frames {
         writer.write_all(&frame).await.unwrap();
-    }
-}
-
-/// The byte-stream rows' consumer: reads into a 64 KiB buffer until end of file; returns the
-/// bytes received.
-async fn read_all_64k(mut reader: impl AsyncRead + Unpin) -> usize {
-    let mut buf = vec![0u8; 64 << 10];
-    let mut received = 0;
-    loop {
-        match reader.read(&mut buf).await.unwrap() {
-            0 => return received,
-            n => received += black_box(&buf[..n]).len(),
-        }
     }
 }
 
