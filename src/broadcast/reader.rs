@@ -291,7 +291,7 @@ impl BroadcastReader {
             if self.local.is_empty() && self.local.is_closed() {
                 // The read that reached end of file: this reader needs nothing more from the
                 // log, and takes the lock no more.
-                self.shared.lock().release_read_before_park(position);
+                self.shared.lock().release_segments_all_have_read(position);
             }
         }
     }
@@ -324,7 +324,7 @@ impl BatchedReader for BroadcastReader {
             Poll::Ready(())
         } else if state.is_closed() {
             // At end of file: this reader needs nothing from the log any more.
-            state.release_read_before_park(self.fetched);
+            state.release_segments_all_have_read(self.fetched);
             self.local.close();
             Poll::Ready(())
         } else {
@@ -335,7 +335,7 @@ impl BatchedReader for BroadcastReader {
                 self.published = self.fetched;
                 self.position.store(self.fetched, Ordering::Release);
             }
-            state.release_read_before_park(self.published);
+            state.release_segments_all_have_read(self.published);
             replaced = state.park_reader(self.id, cx.waker());
             Poll::Pending
         };

@@ -205,7 +205,7 @@ impl State {
     /// segments every reader is past. So once every reader has read a segment and waits (or is
     /// done), the log no longer holds it, rather than until the writer next runs short of room.
     /// Costs one load per reader, only when the known slowest position is behind this one.
-    pub(crate) fn release_read_before_park(&mut self, position: u64) {
+    pub(crate) fn release_segments_all_have_read(&mut self, position: u64) {
         if self.min_position < position {
             self.refresh_min();
         }
