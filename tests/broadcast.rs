@@ -285,25 +285,63 @@ async fn two_readers_and_a_frame_written() -> (BroadcastWriter, [BroadcastReader
 
 /// Found trying the crate as a user: with room to spare, the log kept a segment every reader had
 /// read until the writer next ran short of room, so the writer could not take its buffer back
-/// (`try_into_mut`) even with every reader idle.
+/// (`try_into_mut`) even with every reader idle. The last reader to take a segment now moves it
+/// out of the log, so it is released as soon as every reader has read it.
 #[tokio::test]
-async fn a_segment_every_reader_has_read_is_released_once_they_wait_for_more() {
+async fn a_segment_is_released_as_soon_as_every_reader_has_read_it() {
     let (mut writer, [mut first, mut second], frame) = two_readers_and_a_frame_written().await;
     writer.write_segment(vec![8u8; 50]).await.unwrap();
-    for reader in [&mut first, &mut second] {
-        assert_eq!(reader.read_segment().await.unwrap().unwrap(), frame);
-        // Not yet: the reader is not waiting, and the other one may still need the frame.
-        assert!(!frame.is_unique());
-    }
+    assert_eq!(first.read_segment().await.unwrap().unwrap(), frame);
+    // The second reader has yet to take the frame: the log still holds it.
+    assert!(!frame.is_unique());
+    let read = second.read_segment().await.unwrap().unwrap();
+    assert_eq!(read.as_ptr(), frame.as_ptr());
+    drop(read);
+    // Both have read it and neither waits: nothing in the broadcast holds it any more.
+    assert!(frame.is_unique());
+    assert_eq!(writer.len(), 50);
     for reader in [&mut first, &mut second] {
         assert_eq!(reader.read_segment().await.unwrap().unwrap().len(), 50);
         let mut waiting = spawn(reader.read_segment());
         assert_pending!(waiting.poll());
     }
-    // Both readers wait at the end: neither the log nor a reader holds the frame.
-    assert!(frame.is_unique());
     assert_eq!(writer.len(), 0);
     assert_eq!(frame.try_into_mut().unwrap().len(), 100);
+}
+
+/// With one reader, a segment read is moved out of the log, never cloned: once the reader
+/// drops what it read, the writer's handle is the only one left.
+#[tokio::test]
+async fn one_reader_takes_segments_out_of_the_log_without_cloning() {
+    let (mut writer, mut reader) = broadcast(1 << 20);
+    let frames: Vec<Bytes> = (0..3u8).map(|i| Bytes::from(vec![i; 64])).collect();
+    for frame in &frames {
+        writer.write_segment(frame.clone()).await.unwrap();
+    }
+    for frame in &frames {
+        let read = reader.read_segment().await.unwrap().unwrap();
+        assert_eq!(read.as_ptr(), frame.as_ptr());
+        drop(read);
+        assert!(
+            frame.is_unique(),
+            "the log or the reader still holds the frame"
+        );
+    }
+}
+
+/// A reader dropped before taking a segment the others have all taken releases it at once.
+#[tokio::test]
+async fn dropping_the_last_reader_to_take_a_segment_releases_it() {
+    let (_writer, [first, mut second], frame) = two_readers_and_a_frame_written().await;
+    // The second reader takes a clone: the first has yet to take the frame.
+    let read = second.read_segment().await.unwrap().unwrap();
+    drop(read);
+    assert!(!frame.is_unique());
+    drop(first);
+    assert!(
+        frame.is_unique(),
+        "the log kept a segment no live reader needs"
+    );
 }
 
 /// The same once the writer has closed: readers that reached end of file hold nothing.

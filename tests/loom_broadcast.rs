@@ -176,9 +176,27 @@ fn readers_at_end_of_file_leave_nothing_in_the_log() {
         assert_eq!(read_all(&mut first), [1, 2]);
         let second = other.join().unwrap();
         producer.join().unwrap();
-        // Both readers are still alive, at end of file: whichever got there last released the
-        // frame from the log.
+        // Both readers are still alive, at end of file: whichever took the frame last moved it
+        // out of the log.
         assert!(frame.is_unique());
         drop((first, second));
+    });
+}
+
+#[test]
+fn a_reader_dropped_while_the_other_reads_leaves_nothing_in_the_log() {
+    loom::model(|| {
+        let (mut writer, mut first) = broadcast(4);
+        let second = first.clone();
+        let frame = bytes::Bytes::from(vec![1u8, 2]);
+        block_on(writer.write_segment(frame.clone())).unwrap();
+        writer.close();
+        let dropper = thread::spawn(move || drop(second));
+        assert_eq!(read_all(&mut first), [1, 2]);
+        dropper.join().unwrap();
+        // Whether `first` took the frame before or after `second` was dropped, nothing holds it:
+        // the last to take it moved it out of the log, or the drop released it.
+        assert!(frame.is_unique());
+        drop((writer, first));
     });
 }

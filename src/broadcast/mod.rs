@@ -31,10 +31,11 @@ pub use writer::BroadcastWriter;
 /// [`pipe`](crate::pipe), while a `read_line` or `read_bytes` waits for more, the bytes it has
 /// already gathered are not counted, so a request larger than `capacity` can complete.
 ///
-/// The log lets go of a segment (its `Bytes` clone) once every reader has read past it and come
-/// back for more, with a read that waits or at end of file, or when the writer next looks for
-/// room; dropping a reader releases what only it still needed at once. A writer that keeps its
-/// own handle can then take the buffer back (`Bytes::try_into_mut`).
+/// The log lets go of a segment as soon as every reader has taken it: the last reader to take it
+/// moves it out of the log rather than cloning it, so with one reader no segment is ever cloned,
+/// and once every reader has read a segment nothing in the broadcast holds it. Dropping a reader
+/// releases what only it still needed at once. A writer that keeps its own handle can then take
+/// the buffer back (`Bytes::try_into_mut`).
 ///
 /// Both halves are `Send + Sync + Unpin + 'static`. Every `Poll::Pending` leaves a waker that
 /// the other side's next write, read, close or drop wakes, always after releasing the lock.

@@ -1,5 +1,6 @@
-//! [`BroadcastReader`], one receiving half: takes clones of every segment logged past its
-//! position in one lock, serves reads from them locally, and publishes its position after each.
+//! [`BroadcastReader`], one receiving half: takes every segment logged past its position in one
+//! lock (the ones no other reader has yet to take leave the log, the others are cloned), serves
+//! reads from them locally, and publishes its position after each.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -288,11 +289,6 @@ impl BroadcastReader {
             self.published = position;
             self.position.store(position, Ordering::Release);
             self.shared.reader_advanced(before, position, self.capacity);
-            if self.local.is_empty() && self.local.is_closed() {
-                // The read that reached end of file: this reader needs nothing more from the
-                // log, and takes the lock no more.
-                self.shared.lock().release_segments_all_have_read(position);
-            }
         }
     }
 }
@@ -317,14 +313,12 @@ impl BatchedReader for BroadcastReader {
         let mut state = self.shared.lock();
         let mut replaced = None;
         let poll = if self.fetched < state.end() {
-            self.fetched = state.fetch(self.fetched, &mut self.local);
+            self.fetched = state.fetch(self.id, self.fetched, &mut self.local);
             if state.is_closed() {
                 self.local.close();
             }
             Poll::Ready(())
         } else if state.is_closed() {
-            // At end of file: this reader needs nothing from the log any more.
-            state.release_segments_all_have_read(self.fetched);
             self.local.close();
             Poll::Ready(())
         } else {
@@ -335,7 +329,6 @@ impl BatchedReader for BroadcastReader {
                 self.published = self.fetched;
                 self.position.store(self.fetched, Ordering::Release);
             }
-            state.release_segments_all_have_read(self.published);
             replaced = state.park_reader(self.id, cx.waker());
             Poll::Pending
         };
@@ -369,7 +362,7 @@ impl BatchedReader for BroadcastReader {
 impl Clone for BroadcastReader {
     fn clone(&self) -> BroadcastReader {
         let mut state = self.shared.lock();
-        let (id, position) = state.add_reader(self.published);
+        let (id, position) = state.add_reader(self.published, self.fetched);
         drop(state);
         BroadcastReader {
             shared: self.shared.clone(),

@@ -53,16 +53,21 @@ struct ReaderSlot {
     /// The reader's published position (absolute offset). Only the reader stores to it, outside
     /// the lock, and only ever forward; the writer reads it under the lock.
     position: PositionCell,
+    /// The offset up to which the reader has taken segments from the log (a segment boundary,
+    /// at or past `position`). Changed under the lock only, by the reader's fetch.
+    fetched: u64,
     waker: Option<Waker>,
 }
 
 /// The locked part of [`Shared`].
 ///
 /// Positions are absolute byte offsets since the broadcast was made. The log holds the written
-/// segments from the one that contains the slowest reader's position up to `end`, never an empty
-/// segment; bytes held for the slowest reader are `end - min(positions)`, and the writer is
-/// refused room while that is `capacity` or more, so the log stays within `capacity` plus one
-/// segment (plus the part of the front segment already read) whatever the reader count.
+/// segments some reader has yet to fetch, up to `end`, never an empty segment: the reader that
+/// fetches a segment last takes it out of the log whole (a move, no refcount update), and the
+/// others take clones. Bytes held for the slowest reader are `end - min(positions)`, counting
+/// what readers have fetched but not read, and the writer is refused room while that is
+/// `capacity` or more, so the log and the readers' batches together stay within `capacity` plus
+/// one segment (plus the part of the front segment already read) whatever the reader count.
 #[derive(Debug)]
 pub(crate) struct State {
     log: VecDeque<LogSegment>,
@@ -200,25 +205,15 @@ impl State {
         self.closed
     }
 
-    /// A reader at `position` is about to wait for more, or has reached end of file: if the
-    /// slowest position known is behind it, finds the slowest again and releases the log
-    /// segments every reader is past. So once every reader has read a segment and waits (or is
-    /// done), the log no longer holds it, rather than until the writer next runs short of room.
-    /// Costs one load per reader, only when the known slowest position is behind this one.
-    pub(crate) fn release_segments_all_have_read(&mut self, position: u64) {
-        if self.min_position < position {
-            self.refresh_min();
-        }
-    }
-
     pub(crate) fn live_readers(&self) -> usize {
         self.live_readers
     }
 
-    /// Registers a reader at `position` (at least the slowest live reader's, at most `end`);
-    /// returns its id and the cell it publishes its position in.
-    pub(crate) fn add_reader(&mut self, position: u64) -> (usize, PositionCell) {
-        debug_assert!(position <= self.end);
+    /// Registers a reader at `position` (at least the slowest live reader's, at most `end`) that
+    /// has fetched up to `fetched` (between `position` and `end`: the log still holds what
+    /// follows); returns its id and the cell it publishes its position in.
+    pub(crate) fn add_reader(&mut self, position: u64, fetched: u64) -> (usize, PositionCell) {
+        debug_assert!(position <= fetched && fetched <= self.end);
         if self.live_readers == 0 {
             // Nothing constrains the log any more: the new reader is the only one.
             self.min_position = position;
@@ -227,6 +222,7 @@ impl State {
         let cell = Arc::new(CachePadded::new(AtomicU64::new(position)));
         let slot = ReaderSlot {
             position: cell.clone(),
+            fetched,
             waker: None,
         };
         let id = match self.free_slots.pop() {
@@ -243,8 +239,9 @@ impl State {
         (id, cell)
     }
 
-    /// Removes reader `id`, releasing every segment only it still needed; returns its waker for
-    /// the caller to drop after unlocking.
+    /// Removes reader `id`, releasing every segment only it still needed (those it had yet to
+    /// fetch that every other reader has fetched); returns its waker for the caller to drop
+    /// after unlocking.
     pub(crate) fn remove_reader(&mut self, id: usize) -> Option<Waker> {
         let slot = self.readers[id].take().expect("a live reader has a slot");
         self.free_slots.push(id);
@@ -252,27 +249,26 @@ impl State {
         if slot.waker.is_some() {
             self.parked_readers.retain(|&parked| parked != id);
         }
+        let fetched_by_all = self.least_fetched(None);
+        while let Some(front) = self.log.front() {
+            if front.start + front.bytes.len() as u64 > fetched_by_all {
+                break;
+            }
+            self.log.pop_front();
+        }
         self.refresh_min();
         slot.waker
     }
 
-    /// Recomputes the slowest live reader's position (`end` when there is none) and drops the
-    /// log segments every reader is past.
+    /// Recomputes the slowest live reader's position (`end` when there is none).
     pub(crate) fn refresh_min(&mut self) {
-        let min = self
+        self.min_position = self
             .readers
             .iter()
             .flatten()
             .map(|slot| slot.position.load(Ordering::Acquire))
             .min()
             .unwrap_or(self.end);
-        self.min_position = min;
-        while let Some(front) = self.log.front() {
-            if front.start + front.bytes.len() as u64 > min {
-                break;
-            }
-            self.log.pop_front();
-        }
     }
 
     /// Bytes held for the slowest live reader, exact as of now; 0 with no reader.
@@ -315,16 +311,47 @@ impl State {
         }
     }
 
-    /// Appends to `local` a clone (a refcount bump, no copy) of every logged segment from
-    /// offset `from` (a segment boundary the reader has fetched up to) to the end; returns the
-    /// new fetched offset, `end`.
-    pub(crate) fn fetch(&self, from: u64, local: &mut AsyncStream) -> u64 {
+    /// Appends to reader `id`'s `local` every logged segment from offset `from` (the segment
+    /// boundary it has fetched up to) to the end, and returns the new fetched offset, `end`. No
+    /// byte is copied: the segments no other reader has yet to fetch leave the log and move to
+    /// `local` as they are; the others are cloned (a refcount bump each). With one reader every
+    /// segment moves, so the log's handle is never cloned and then dropped on the writer's side.
+    pub(crate) fn fetch(&mut self, id: usize, mut from: u64, local: &mut AsyncStream) -> u64 {
+        if self.log.front().is_some_and(|front| front.start == from) {
+            let fetched_by_others = self.least_fetched(Some(id));
+            while let Some(front) = self.log.front() {
+                if front.start + front.bytes.len() as u64 > fetched_by_others {
+                    break;
+                }
+                let segment = self.log.pop_front().expect("the front was just seen");
+                from += local.write_segment(segment.bytes) as u64;
+            }
+        }
         let first = self.log.partition_point(|segment| segment.start < from);
         debug_assert!(first == self.log.len() || self.log[first].start == from);
         for segment in self.log.range(first..) {
             local.write_segment(segment.bytes.clone());
         }
+        self.readers[id]
+            .as_mut()
+            .expect("a live reader has a slot")
+            .fetched = self.end;
         self.end
+    }
+
+    /// The least offset a live reader other than `except` has fetched up to; `u64::MAX` when
+    /// there is none.
+    fn least_fetched(&self, except: Option<usize>) -> u64 {
+        if except.is_some() && self.live_readers == 1 {
+            return u64::MAX;
+        }
+        self.readers
+            .iter()
+            .enumerate()
+            .filter(|&(id, _)| Some(id) != except)
+            .filter_map(|(_, slot)| slot.as_ref().map(|slot| slot.fetched))
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     /// Stores reader `id`'s waker until the next write or close; returns a replaced waker for

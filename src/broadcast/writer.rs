@@ -1,5 +1,6 @@
-//! [`BroadcastWriter`], the sending half: segments are logged whole and cloned by every reader;
-//! byte writes are copied once into a shared block.
+//! [`BroadcastWriter`], the sending half: segments are logged whole and taken by every reader
+//! (cloned, but moved out of the log by the last reader to take each); byte writes are copied once
+//! into a shared block.
 
 use std::fmt;
 use std::future::poll_fn;
@@ -263,7 +264,7 @@ impl BroadcastWriter {
     pub fn subscribe(&self) -> BroadcastReader {
         let mut state = self.shared.lock();
         let end = state.end();
-        let (id, position) = state.add_reader(end);
+        let (id, position) = state.add_reader(end, end);
         drop(state);
         BroadcastReader::new(self.shared.clone(), self.capacity, id, position, end)
     }
