@@ -13,6 +13,9 @@
 //! receiver loses messages), so it is given a slot for every frame of the iteration: it never
 //! waits and never lags. `broadcast_no_wait` is `broadcast` given the same: room for every byte of
 //! the iteration, so its writer never waits either; it is the row to hold against tokio's.
+//! `broadcast_read` is `broadcast` whose readers consume as the duplex fan-out's do, through
+//! `AsyncRead` into a 64 KiB buffer (`read_all_64k`, the same function): the row to hold against
+//! the duplex fan-out, where only the transport differs.
 //!
 //! `cargo bench --bench broadcast -- --warm-up-time 1 --measurement-time 1`
 
@@ -42,6 +45,7 @@ const READER_COUNTS: [usize; 4] = [1, 2, 4, 8];
 enum Transport {
     Broadcast,
     BroadcastNoWait,
+    BroadcastRead,
     TokioBroadcast,
     Duplex,
 }
@@ -51,6 +55,7 @@ impl Transport {
         let name = match self {
             Transport::Broadcast => "broadcast",
             Transport::BroadcastNoWait => "broadcast_no_wait",
+            Transport::BroadcastRead => "broadcast_read",
             Transport::TokioBroadcast => "tokio_broadcast",
             Transport::Duplex => "duplex",
         };
@@ -62,10 +67,15 @@ impl Transport {
     async fn carry(self, frames: Vec<Bytes>, readers: usize) -> usize {
         let in_flight = in_flight(frames[0].len());
         match self {
-            Transport::Broadcast => through_broadcast(frames, readers, in_flight).await,
+            Transport::Broadcast => {
+                through_broadcast(frames, readers, in_flight, Consumer::Segments).await
+            }
             Transport::BroadcastNoWait => {
                 let whole = frames.iter().map(Bytes::len).sum();
-                through_broadcast(frames, readers, whole).await
+                through_broadcast(frames, readers, whole, Consumer::Segments).await
+            }
+            Transport::BroadcastRead => {
+                through_broadcast(frames, readers, in_flight, Consumer::Bytes64k).await
             }
             Transport::TokioBroadcast => through_tokio_broadcast(frames, readers).await,
             Transport::Duplex => through_duplexes(frames, readers, in_flight).await,
@@ -73,17 +83,36 @@ impl Transport {
     }
 }
 
-async fn through_broadcast(frames: Vec<Bytes>, readers: usize, in_flight: usize) -> usize {
+/// How a `broadcast` reader consumes.
+#[derive(Clone, Copy)]
+enum Consumer {
+    /// `read_segment`: each frame as the very buffer written.
+    Segments,
+    /// `AsyncRead` into a 64 KiB buffer, as the duplex fan-out's readers do.
+    Bytes64k,
+}
+
+async fn through_broadcast(
+    frames: Vec<Bytes>,
+    readers: usize,
+    in_flight: usize,
+    consumer: Consumer,
+) -> usize {
     let (mut writer, reader) = streamview::broadcast(in_flight);
     let consumers: Vec<_> = (0..readers)
         .map(|_| {
             let mut reader = reader.clone();
             tokio::spawn(async move {
-                let mut received = 0;
-                while let Some(frame) = reader.read_segment().await.unwrap() {
-                    received += black_box(frame).len();
+                match consumer {
+                    Consumer::Segments => {
+                        let mut received = 0;
+                        while let Some(frame) = reader.read_segment().await.unwrap() {
+                            received += black_box(frame).len();
+                        }
+                        received
+                    }
+                    Consumer::Bytes64k => read_all_64k(reader).await,
                 }
-                received
             })
         })
         .collect();
@@ -171,6 +200,7 @@ fn fan_out_throughput(c: &mut Criterion) {
             for transport in [
                 Transport::Broadcast,
                 Transport::BroadcastNoWait,
+                Transport::BroadcastRead,
                 Transport::TokioBroadcast,
                 Transport::Duplex,
             ] {
