@@ -36,6 +36,9 @@ impl WakeList {
 
     /// Wakes every gathered waker, keeping the list's allocation. Call it after unlocking.
     pub(crate) fn wake_all(&mut self) {
+        if self.wakers.is_empty() {
+            return;
+        }
         for waker in self.wakers.drain(..) {
             waker.wake();
         }

@@ -304,6 +304,9 @@ impl State {
     }
 
     fn take_reader_wakers(&mut self, wakes: &mut WakeList) {
+        if self.parked_readers.is_empty() {
+            return; // the usual case while readers keep up: no drain to set up and tear down
+        }
         for id in self.parked_readers.drain(..) {
             if let Some(waker) = self.readers[id].as_mut().and_then(|slot| slot.waker.take()) {
                 wakes.push(waker);
