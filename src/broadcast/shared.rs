@@ -250,12 +250,7 @@ impl State {
             self.parked_readers.retain(|&parked| parked != id);
         }
         let fetched_by_all = self.least_fetched(None);
-        while let Some(front) = self.log.front() {
-            if front.start + front.bytes.len() as u64 > fetched_by_all {
-                break;
-            }
-            self.log.pop_front();
-        }
+        while self.pop_front_ending_by(fetched_by_all).is_some() {}
         self.refresh_min();
         slot.waker
     }
@@ -322,12 +317,8 @@ impl State {
     pub(crate) fn fetch(&mut self, id: usize, mut from: u64, local: &mut AsyncStream) -> u64 {
         if self.log.front().is_some_and(|front| front.start == from) {
             let fetched_by_others = self.least_fetched(Some(id));
-            while let Some(front) = self.log.front() {
-                if front.start + front.bytes.len() as u64 > fetched_by_others {
-                    break;
-                }
-                let segment = self.log.pop_front().expect("the front was just seen");
-                from += local.write_segment(segment.bytes) as u64;
+            while let Some(segment) = self.pop_front_ending_by(fetched_by_others) {
+                from += local.write_segment(segment) as u64;
             }
         }
         let first = self.log.partition_point(|segment| segment.start < from);
@@ -340,6 +331,16 @@ impl State {
             .expect("a live reader has a slot")
             .fetched = self.end;
         self.end
+    }
+
+    /// Takes the log's front segment out if it ends at or before `offset`: every reader that
+    /// offset stands for has fetched it.
+    fn pop_front_ending_by(&mut self, offset: u64) -> Option<Bytes> {
+        let front = self.log.front()?;
+        if front.start + front.bytes.len() as u64 > offset {
+            return None;
+        }
+        self.log.pop_front().map(|segment| segment.bytes)
     }
 
     /// The least offset a live reader other than `except` has fetched up to; `u64::MAX` when
