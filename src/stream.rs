@@ -19,6 +19,26 @@ use crate::error::{closed_error, panic_advance, panic_advance_mut, panic_closed,
 /// of the write's own size when larger), so small writes never allocate one buffer each.
 pub(crate) const TAIL_BLOCK: usize = 8 * 1024;
 
+/// The most bytes one copy hands to `memcpy`: the stream copies larger runs in pieces.
+///
+/// glibc's `memcpy` copies 2,112 bytes or more with `rep movsb` on x86 CPUs that report fast
+/// short `rep movsb` (FSRM), and on AMD EPYC that instruction's speed depends on where source
+/// and destination sit within their 4 KiB pages: a `Framed` echo of 1,024 frames of 4 KiB over
+/// `tokio::io::duplex` on a `current_thread` runtime took 1.0 ms in one process and 2.4 to 2.9 ms
+/// in another, the same code throughout. Pieces of at most 2 KiB take glibc's vector loop, which
+/// ran it in 0.83 ms in every process. Elsewhere the pieces cost one more call per 2 KiB copied.
+pub(crate) const COPY_PIECE: usize = 2 * 1024;
+
+/// Hands `src` to `copy` in pieces of at most [`COPY_PIECE`] bytes, in order.
+#[inline]
+pub(crate) fn copy_in_pieces(src: &[u8], mut copy: impl FnMut(&[u8])) {
+    if src.len() <= COPY_PIECE {
+        copy(src);
+    } else {
+        src.chunks(COPY_PIECE).for_each(copy);
+    }
+}
+
 /// The most bytes a stream holds: `isize::MAX`, the limit of one allocation, as for `Vec<u8>` and
 /// `BytesMut`, so a count past it is refused before any byte moves instead of failing part-way.
 const MAX_LEN: usize = isize::MAX as usize;
@@ -731,7 +751,7 @@ impl AsyncStream {
         // The usual small write: it fits in the current block.
         if src.len() <= self.tail.capacity() - self.tail.len() {
             self.len += src.len();
-            self.tail.extend_from_slice(src);
+            copy_in_pieces(src, |piece| self.tail.extend_from_slice(piece));
             self.wake_reader();
         } else {
             self.write_tail_across_blocks(src);
@@ -747,7 +767,7 @@ impl AsyncStream {
             self.reserve_tail(src.len());
             let room = self.tail.capacity() - self.tail.len();
             let (now, later) = src.split_at(room.min(src.len()));
-            self.tail.extend_from_slice(now);
+            copy_in_pieces(now, |piece| self.tail.extend_from_slice(piece));
             src = later;
         }
         self.wake_reader();
@@ -1004,7 +1024,7 @@ impl AsyncStream {
         while left > 0 {
             let chunk = self.chunk();
             let take = chunk.len().min(left);
-            sink(&chunk[..take]);
+            copy_in_pieces(&chunk[..take], &mut sink);
             self.advance(take);
             left -= take;
         }

@@ -15,6 +15,7 @@ use crate::broadcast::shared::{Refusal, Shared, State};
 use crate::coop::BudgetBatch;
 use crate::loom::Arc;
 use crate::pipe::TryWriteError;
+use crate::stream::copy_in_pieces;
 use crate::waker::WakeList;
 
 /// The smallest block byte writes (`AsyncWrite`) copy into: consecutive small writes share one
@@ -404,7 +405,7 @@ impl BroadcastWriter {
             let mut left = copied;
             for slice in slices {
                 let take = slice.len().min(left);
-                block.extend_from_slice(&slice[..take]);
+                copy_in_pieces(&slice[..take], |piece| block.extend_from_slice(piece));
                 left -= take;
                 if left == 0 {
                     break;
