@@ -763,6 +763,14 @@ impl AsyncStream {
     #[inline(never)]
     fn write_tail_across_blocks(&mut self, mut src: &[u8]) {
         self.len += src.len();
+        // When every byte written to the current block was taken (the tail is empty) and every
+        // segment cut from it dropped (`try_reclaim` finds the block unique), the block starts
+        // over from its beginning, as `tokio::io::duplex`'s buffer does, and stays warm in the
+        // cache rather than sitting unused while the writer moves on to a colder one.
+        if self.tail.is_empty() {
+            // Reclaimed or not, the loop below goes on from whatever room the tail has now.
+            let _reclaimed = self.tail.try_reclaim(src.len());
+        }
         while !src.is_empty() {
             self.reserve_tail(src.len());
             let room = self.tail.capacity() - self.tail.len();

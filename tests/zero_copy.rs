@@ -179,6 +179,46 @@ fn many_small_byte_writes_share_one_buffer() {
 }
 
 #[test]
+fn a_drained_tail_block_is_written_again_from_its_start() {
+    // As `tokio::io::duplex` does with its buffer: once every byte of the block was read and
+    // every segment cut from it dropped, a write that no longer fits in what is left of it
+    // starts the block over instead of moving on to another (5,000 bytes twice > 8 KiB).
+    let mut stream = AsyncStream::new();
+    stream.write_all(&[1; 5000]).unwrap();
+    let first = stream.read_segment().unwrap();
+    let start = first.as_ptr();
+    drop(first);
+    stream.write_all(&[2; 5000]).unwrap();
+    let second = stream.read_segment().unwrap();
+    assert_eq!(
+        second.as_ptr(),
+        start,
+        "the drained block is reused from its start"
+    );
+    assert_eq!(second, vec![2; 5000]);
+    assert!(stream.is_empty());
+}
+
+#[test]
+fn a_tail_block_with_a_segment_still_held_is_not_written_over() {
+    let mut stream = AsyncStream::new();
+    stream.write_all(&[1; 5000]).unwrap();
+    let first = stream.read_segment().unwrap();
+    stream.write_all(&[2; 5000]).unwrap();
+    let mut rest = Vec::new();
+    while let Some(segment) = stream.read_segment() {
+        let (held, read) = (address_range(&first), address_range(&segment));
+        assert!(
+            read.end <= held.start || held.end <= read.start,
+            "{read:x?} over {held:x?}"
+        );
+        rest.extend_from_slice(&segment);
+    }
+    assert_eq!(first, vec![1; 5000]);
+    assert_eq!(rest, vec![2; 5000]);
+}
+
+#[test]
 fn a_segment_written_after_byte_writes_stays_the_written_buffer() {
     let frame = buffer(30, 25);
     let mut stream = AsyncStream::new();
