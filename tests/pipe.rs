@@ -747,23 +747,28 @@ async fn a_busy_reader_yields_to_other_tasks_on_every_read_path() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
-    for byte_writes in [false, true] {
-        let (mut writer, mut reader) = pipe(1 << 20);
+    // Segment writes spend a unit of the budget (128 units) per 8 writes, byte writes per 32
+    // writes or per 64 KiB copied: every case below runs out of budget before it is done.
+    for (byte_writes, writes, size) in [(false, 2_000, 1), (true, 5_000, 1), (true, 200, 64 << 10)]
+    {
+        let case = format!("byte writes: {byte_writes}, {writes} writes of {size} bytes");
+        let (mut writer, mut reader) = pipe(writes * size);
         let write_all = async move {
-            for _ in 0..2_000 {
+            let frame = vec![b'x'; size];
+            for _ in 0..writes {
                 if byte_writes {
-                    writer.write_all(b"x").await.unwrap();
+                    writer.write_all(&frame).await.unwrap();
                 } else {
-                    writer.write_segment("x").await.unwrap();
+                    writer.write_segment(frame.clone()).await.unwrap();
                 }
             }
         };
         let ((), other_ran) = flag_task_ran_during(write_all, true).await;
-        assert!(other_ran, "byte writes: {byte_writes}");
+        assert!(other_ran, "never yielded, {case}");
         let mut all = Vec::new();
         reader.read_to_end(&mut all).await.unwrap();
-        assert_eq!(all.len(), 2_000, "bytes lost, byte writes: {byte_writes}");
-        assert!(all.iter().all(|&byte| byte == b'x'));
+        assert_eq!(all.len(), writes * size, "bytes lost, {case}");
+        assert!(all.iter().all(|&byte| byte == b'x'), "{case}");
     }
 }
 

@@ -380,7 +380,7 @@ impl PipeWriter {
         if wanted == 0 {
             return Poll::Ready(self.write_nothing());
         }
-        let budget = ready!(self.budget.poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed_copy(cx));
         let copied = self.write_with(Some(cx.waker()), wanted, |queue, room| {
             let mut copied = 0;
             for slice in slices {
@@ -396,6 +396,7 @@ impl PipeWriter {
         match copied {
             Ok(copied) => {
                 budget.made_progress();
+                self.budget.copied(copied);
                 Poll::Ready(Ok(copied))
             }
             Err(refusal) => match refusal.into_io_error() {
