@@ -7,7 +7,7 @@ use bytes::{Buf, Bytes};
 use tokio::io::ReadBuf;
 use tokio::task::coop::{self, RestoreOnPending};
 
-use crate::stream::AsyncStream;
+use crate::stream::{put_in_pieces, AsyncStream};
 
 /// How many reads or writes share one unit of Tokio's cooperative budget.
 ///
@@ -208,7 +208,7 @@ pub(crate) trait BatchedReader {
         }
         ready!(self.poll_take(cx, |local| {
             (!local.is_empty())
-                .then(|| local.read_to(buf.remaining(), |chunk| buf.put_slice(chunk)))
+                .then(|| local.read_to(buf.remaining(), |chunk| put_in_pieces(buf, chunk)))
         }));
         Poll::Ready(Ok(()))
     }

@@ -8,7 +8,7 @@ use std::task::{ready, Context, Poll};
 use bytes::Buf;
 use tokio::io::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::stream::AsyncStream;
+use crate::stream::{put_in_pieces, AsyncStream};
 
 /// Fills the `ReadBuf` across segments. An empty open stream is `Poll::Pending` with the waker
 /// stored; the next write or close wakes it. An empty closed stream is EOF.
@@ -43,7 +43,7 @@ impl AsyncRead for AsyncStream {
             return Poll::Ready(Ok(()));
         }
         ready!(this.poll_readable(cx));
-        this.read_to(buf.remaining(), |chunk| buf.put_slice(chunk));
+        this.read_to(buf.remaining(), |chunk| put_in_pieces(buf, chunk));
         Poll::Ready(Ok(()))
     }
 }

@@ -317,3 +317,20 @@ fn peeking_the_tail_through_shared_references_copies_only_the_tail() {
     let copy = stream.clone();
     assert_eq!(copy.segments().next().unwrap().as_ptr(), frame.as_ptr());
 }
+
+#[test]
+fn reads_whose_destination_sits_just_past_the_source_modulo_4_kib_copy_every_byte() {
+    // Such copies go to `memcpy` in pieces (the slow `rep movsb` case); the bytes must not tell.
+    let frame = buffer(10_000, 40);
+    let mut out = vec![0u8; 10_000 + 8192];
+    for distance in [0usize, 1, 16, 31, 63, 64, 2048] {
+        let src = frame.as_ptr() as usize;
+        let base = out.as_ptr() as usize;
+        let offset = (src + distance).wrapping_sub(base) % 4096;
+        let mut stream = AsyncStream::new();
+        stream.write_segment(frame.clone());
+        let dst = &mut out[offset..offset + 10_000];
+        assert_eq!(std::io::Read::read(&mut stream, dst).unwrap(), 10_000);
+        assert_eq!(&dst[..], &frame[..], "distance {distance}");
+    }
+}

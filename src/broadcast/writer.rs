@@ -405,7 +405,8 @@ impl BroadcastWriter {
             let mut left = copied;
             for slice in slices {
                 let take = slice.len().min(left);
-                copy_in_pieces(&slice[..take], |piece| block.extend_from_slice(piece));
+                let end = block.as_ptr_range().end;
+                copy_in_pieces(&slice[..take], end, |piece| block.extend_from_slice(piece));
                 left -= take;
                 if left == 0 {
                     break;
