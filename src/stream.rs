@@ -44,6 +44,13 @@ pub(crate) fn copy_in_pieces(src: &[u8], dst: *const u8, mut copy: impl FnMut(&[
     }
 }
 
+/// `BytesMut::extend_from_slice` of `src` through [`copy_in_pieces`].
+#[inline]
+pub(crate) fn extend_in_pieces(buf: &mut BytesMut, src: &[u8]) {
+    let end = buf.as_ptr_range().end;
+    copy_in_pieces(src, end, |piece| buf.extend_from_slice(piece));
+}
+
 /// `ReadBuf::put_slice` of `src` through [`copy_in_pieces`].
 #[cfg(feature = "tokio")]
 #[inline]
@@ -764,8 +771,7 @@ impl AsyncStream {
         // The usual small write: it fits in the current block.
         if src.len() <= self.tail.capacity() - self.tail.len() {
             self.len += src.len();
-            let end = self.tail.as_ptr_range().end;
-            copy_in_pieces(src, end, |piece| self.tail.extend_from_slice(piece));
+            extend_in_pieces(&mut self.tail, src);
             self.wake_reader();
         } else {
             self.write_tail_across_blocks(src);
@@ -789,8 +795,7 @@ impl AsyncStream {
             self.reserve_tail(src.len());
             let room = self.tail.capacity() - self.tail.len();
             let (now, later) = src.split_at(room.min(src.len()));
-            let end = self.tail.as_ptr_range().end;
-            copy_in_pieces(now, end, |piece| self.tail.extend_from_slice(piece));
+            extend_in_pieces(&mut self.tail, now);
             src = later;
         }
         self.wake_reader();

@@ -15,7 +15,7 @@ use crate::broadcast::shared::{Refusal, Shared, State};
 use crate::coop::BudgetBatch;
 use crate::loom::Arc;
 use crate::pipe::TryWriteError;
-use crate::stream::copy_in_pieces;
+use crate::stream::extend_in_pieces;
 use crate::waker::WakeList;
 
 /// The smallest block byte writes (`AsyncWrite`) copy into: consecutive small writes share one
@@ -405,8 +405,7 @@ impl BroadcastWriter {
             let mut left = copied;
             for slice in slices {
                 let take = slice.len().min(left);
-                let end = block.as_ptr_range().end;
-                copy_in_pieces(&slice[..take], end, |piece| block.extend_from_slice(piece));
+                extend_in_pieces(&mut block, &slice[..take]);
                 left -= take;
                 if left == 0 {
                     break;
