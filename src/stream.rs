@@ -19,6 +19,10 @@ use crate::error::{closed_error, panic_advance, panic_advance_mut, panic_closed,
 /// of the write's own size when larger), so small writes never allocate one buffer each.
 pub(crate) const TAIL_BLOCK: usize = 8 * 1024;
 
+/// The largest write-tail block a stream may ask for ([`AsyncStream::set_tail_block`]).
+#[cfg(feature = "tokio")]
+pub(crate) const MAX_TAIL_BLOCK: usize = 64 * 1024;
+
 /// The largest copy `copy_in_pieces` hands to `memcpy` in one call when it splits one.
 ///
 /// glibc's `memcpy` copies 2,112 bytes or more with `rep movsb` on x86 CPUs that report fast
@@ -553,7 +557,7 @@ impl AsyncStream {
         self.tail = BytesMut::new();
         self.len = 0;
         self.newline_free = 0;
-        self.tail_blocks = TailBlocks::with_limit(self.tail_blocks.limit);
+        self.tail_blocks = self.tail_blocks.fresh();
     }
 
     /// Returns every held byte as one contiguous [`Bytes`] without consuming (Python streamview's
@@ -712,7 +716,8 @@ impl AsyncStream {
     }
 
     /// Makes sure the write tail has spare capacity. When the current block is full it starts
-    /// another of at least `max(TAIL_BLOCK, wanted)` bytes, reusing a block this stream filled
+    /// another of at least `max(block, wanted)` bytes (the block size is [`TAIL_BLOCK`] unless
+    /// [`set_tail_block`](Self::set_tail_block) raised it), reusing a block this stream filled
     /// before once every segment cut from it has been dropped (see [`TailBlocks`]). The one place
     /// the tail grows.
     #[inline]
@@ -720,7 +725,7 @@ impl AsyncStream {
         if self.tail.capacity() == self.tail.len() {
             self.seal_tail();
             self.tail_blocks
-                .renew(&mut self.tail, wanted.max(TAIL_BLOCK));
+                .renew(&mut self.tail, wanted.max(self.tail_blocks.block));
         }
     }
 
@@ -730,6 +735,13 @@ impl AsyncStream {
     #[cfg(feature = "tokio")]
     pub(crate) fn keep_tail_blocks(&mut self, bytes: usize) {
         self.tail_blocks.set_limit(bytes);
+    }
+
+    /// Starts new write-tail blocks of `bytes` (at least [`TAIL_BLOCK`], at most
+    /// [`MAX_TAIL_BLOCK`]) from now on: the pipe's queue uses blocks the size of its capacity.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn set_tail_block(&mut self, bytes: usize) {
+        self.tail_blocks.block = bytes.clamp(TAIL_BLOCK, MAX_TAIL_BLOCK);
     }
 
     /// How many more bytes the stream may take: `isize::MAX - len()` while open, 0 once closed.
@@ -1216,6 +1228,8 @@ struct TailBlocks {
     current: Option<(usize, usize)>,
     /// Most bytes of blocks kept in `retired`.
     limit: usize,
+    /// The size of a new block: [`TAIL_BLOCK`] unless the owner asked for larger ones.
+    block: usize,
 }
 
 impl TailBlocks {
@@ -1229,6 +1243,15 @@ impl TailBlocks {
             retired_bytes: 0,
             current: None,
             limit,
+            block: TAIL_BLOCK,
+        }
+    }
+
+    /// No blocks yet, with the same limit and block size: for a cleared or cloned stream.
+    fn fresh(&self) -> TailBlocks {
+        TailBlocks {
+            block: self.block,
+            ..TailBlocks::with_limit(self.limit)
         }
     }
 
@@ -1308,7 +1331,7 @@ impl Clone for AsyncStream {
             newline_free: self.newline_free,
             closed: self.closed,
             read_waker: None,
-            tail_blocks: TailBlocks::with_limit(self.tail_blocks.limit),
+            tail_blocks: self.tail_blocks.fresh(),
         }
     }
 }

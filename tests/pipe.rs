@@ -221,6 +221,39 @@ fn a_segment_larger_than_capacity_is_accepted_whole_when_there_is_room() {
 }
 
 #[test]
+fn byte_writes_share_one_block_as_large_as_the_capacity_up_to_64_kib() {
+    // Three 4,100-byte writes (a 4 KiB frame and its header, say) fit one block of
+    // `pipe(64 KiB)`, so the reader gets them as one segment; with blocks of 8 KiB every other
+    // write straddled two. Larger pipes keep 64 KiB blocks.
+    for capacity in [16 << 10, 64 << 10, 1 << 20] {
+        let (mut writer, mut reader) = pipe(capacity);
+        let writes = async {
+            for byte in 1..=3u8 {
+                writer.write_all(&[byte; 4100]).await.unwrap();
+            }
+            drop(writer);
+        };
+        let reads = async {
+            let mut segments = Vec::new();
+            while let Some(segment) = reader.read_segment().await.unwrap() {
+                segments.push(segment);
+            }
+            segments
+        };
+        let ((), segments) = drive(writes, reads);
+        assert_eq!(
+            segments[0].len(),
+            12_300,
+            "pipe({capacity}): segments of {:?} bytes",
+            segments.iter().map(Bytes::len).collect::<Vec<_>>()
+        );
+        let bytes: Vec<u8> = segments.concat();
+        let expected: Vec<u8> = (1..=3u8).flat_map(|byte| [byte; 4100]).collect();
+        assert_eq!(bytes, expected, "pipe({capacity})");
+    }
+}
+
+#[test]
 fn async_write_and_read_round_trip_at_every_capacity_without_lost_wakeups() {
     for capacity in capacities(MESSAGE.len()) {
         let (mut writer, mut reader) = pipe(capacity);
