@@ -186,12 +186,11 @@ impl Shared {
         }
     }
 
-    /// Locks the state. Every mutation under the lock is a single consistent step, so a poisoned
-    /// lock (a panic elsewhere while held) still guards valid state and is used as is.
+    /// Locks the state. Every mutation under the lock is a single consistent step, so a panic
+    /// elsewhere while it was held would still leave valid state.
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock()
     }
 }
 

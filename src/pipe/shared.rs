@@ -84,11 +84,10 @@ impl Shared {
     }
 
     /// Locks the state. Nothing panics while holding the lock, but if a caller's code ever did,
-    /// the state is still consistent (every mutation is a single step), so poisoning is ignored.
+    /// the state would still be consistent: every mutation is a single step.
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock()
     }
 
     /// Bytes in flight for a writer that has written `written` bytes: not yet consumed by the
