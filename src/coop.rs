@@ -15,9 +15,21 @@ use crate::stream::{put_in_pieces, AsyncStream};
 /// multi-thread runtime each yield moved work between workers: 35 ms per 16 MiB against 11 ms
 /// for `tokio::io::duplex`, whose reader spends one unit per 64 KiB read. The same holds for a
 /// writer of small frames: one unit per write made it yield every 128 writes (8 KiB of 64-byte
-/// writes), and each yield handed the worker to the reader for a small read. One unit per 8
-/// operations still bounds a task's uninterrupted run to about 1,000 of them.
-pub(crate) const OPS_PER_BUDGET_UNIT: u32 = 8;
+/// writes), and each yield handed the worker to the reader for a small read.
+///
+/// One unit per 8 still left the zero-copy path of 64-byte segments in a slow mode on two workers
+/// in most runs (29 ms per 16 MiB through `pipe(256 KiB)` against 9.4 ms): a writer needs 4,096
+/// writes, 512 units at 8, to fill that pipe, so it ran out of budget first and yielded; a yield
+/// lets the idle worker steal a task, and then the writer and the reader ran at once on two
+/// workers, each write followed by a fetch of one or two segments, the lock passing between the
+/// two cores on every frame, and neither side ever filling or emptying the pipe to park and be
+/// woken back onto one worker. Counted per iteration, the two tasks were on the same worker for
+/// 95 % of the reads in fast iterations and 13 to 40 % in slow ones. With 64 per unit a writer
+/// fills that pipe on half its budget and parks, and the slow mode did not show in 20 iterations
+/// of a harness (8 per unit: 20 of 20 slow). A task's uninterrupted run stays bounded: at most 8,192 of these
+/// operations, each a lock or less (no copy is counted here but within a fetched batch, which the
+/// capacity bounds; byte-path writes have their own rule below).
+pub(crate) const OPS_PER_BUDGET_UNIT: u32 = 64;
 
 /// How many byte-path writes (`AsyncWrite`, which copy) share one unit, unless they copied
 /// [`COPIED_PER_BUDGET_UNIT`] first.

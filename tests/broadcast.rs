@@ -554,7 +554,8 @@ async fn every_read_path_sees_the_same_bytes() {
 
 /// Whether a task reading a broadcast that always has bytes let another task run first.
 async fn other_task_ran_during_reads(constrained: bool) -> bool {
-    const SEGMENTS: usize = 2_000;
+    // More than the 8,192 reads that Tokio's 128-unit budget covers at 64 reads per unit.
+    const SEGMENTS: usize = 10_000;
     let (mut writer, mut reader) = broadcast(1 << 20);
     let _other = writer.subscribe();
     for _ in 0..SEGMENTS {
@@ -587,7 +588,7 @@ async fn a_busy_reader_yields_to_other_tasks() {
 async fn a_busy_writer_yields_to_other_tasks() {
     let (mut writer, _reader) = broadcast(1 << 20);
     let write_all = async move {
-        for _ in 0..2_000 {
+        for _ in 0..10_000 {
             writer.write_segment("x").await.unwrap();
         }
     };

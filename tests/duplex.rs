@@ -532,7 +532,8 @@ async fn read_one(end: &mut DuplexStream, path: ReadPath) -> bool {
 
 /// Whether a task reading an end that always has bytes let another task run before it finished.
 async fn other_task_ran_during_reads(path: ReadPath, constrained: bool) -> bool {
-    const SEGMENTS: usize = 2_000;
+    // More than the 8,192 reads that Tokio's 128-unit budget covers at 64 reads per unit.
+    const SEGMENTS: usize = 10_000;
     let (mut left, mut right) = duplex(1 << 20);
     for _ in 0..SEGMENTS {
         left.try_write_segment("\n").unwrap();
@@ -581,9 +582,10 @@ enum WritePath {
 async fn a_busy_writer_yields_to_other_tasks_on_every_write_path() {
     for path in [WritePath::Segment, WritePath::AsyncWrite, WritePath::Sink] {
         let (mut left, mut right) = duplex(1 << 20);
-        // More than the 4,096 byte writes of 1 byte that share Tokio's 128-unit budget.
+        // More than the 8,192 segment writes (or 4,096 byte writes) that share Tokio's
+        // 128-unit budget.
         let write_all = async move {
-            for _ in 0..5_000 {
+            for _ in 0..10_000 {
                 match path {
                     WritePath::Segment => drop(left.write_segment("x").await.unwrap()),
                     WritePath::AsyncWrite => left.write_all(b"x").await.unwrap(),
@@ -595,7 +597,7 @@ async fn a_busy_writer_yields_to_other_tasks_on_every_write_path() {
         assert!(other_ran, "{path:?} never yielded");
         let mut all = Vec::new();
         right.read_to_end(&mut all).await.unwrap();
-        assert_eq!(all, vec![b'x'; 5_000], "{path:?} lost bytes");
+        assert_eq!(all, vec![b'x'; 10_000], "{path:?} lost bytes");
     }
 }
 

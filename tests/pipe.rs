@@ -740,7 +740,8 @@ async fn read_one(reader: &mut PipeReader, path: ReadPath) -> bool {
 
 /// Whether a task reading a pipe that always has bytes let another task run before it finished.
 async fn other_task_ran_during_reads(path: ReadPath, constrained: bool) -> bool {
-    const SEGMENTS: usize = 2_000;
+    // More than the 8,192 reads that Tokio's 128-unit budget covers at 64 reads per unit.
+    const SEGMENTS: usize = 10_000;
     let (mut writer, mut reader) = pipe(1 << 20);
     for _ in 0..SEGMENTS {
         writer.try_write_segment("\n").unwrap();
@@ -780,9 +781,9 @@ async fn a_busy_reader_yields_to_other_tasks_on_every_read_path() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
-    // Segment writes spend a unit of the budget (128 units) per 8 writes, byte writes per 32
+    // Segment writes spend a unit of the budget (128 units) per 64 writes, byte writes per 32
     // writes or per 64 KiB copied: every case below runs out of budget before it is done.
-    for (byte_writes, writes, size) in [(false, 2_000, 1), (true, 5_000, 1), (true, 200, 64 << 10)]
+    for (byte_writes, writes, size) in [(false, 10_000, 1), (true, 5_000, 1), (true, 200, 64 << 10)]
     {
         let case = format!("byte writes: {byte_writes}, {writes} writes of {size} bytes");
         let (mut writer, mut reader) = pipe(writes * size);
@@ -803,6 +804,36 @@ async fn a_busy_writer_yields_to_other_tasks_and_loses_nothing_when_it_does() {
         assert_eq!(all.len(), writes * size, "bytes lost, {case}");
         assert!(all.iter().all(|&byte| byte == b'x'), "{case}");
     }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn small_segments_fill_and_drain_a_256_kib_pipe_within_one_budget() {
+    // 4,096 segments of 64 bytes fill `pipe(256 KiB)`. A writer that ran out of budget before
+    // the pipe filled yielded instead of parking, and on two workers that let the writer and the
+    // reader run at once, handing the lock between cores on every frame (a slow mode three times
+    // slower). Both sides must get through a full pipe on one task budget.
+    const FRAMES: usize = 4096;
+    let (mut writer, mut reader) = pipe(FRAMES * 64);
+    let frame = Bytes::from(vec![7u8; 64]);
+    let write_all = async move {
+        for _ in 0..FRAMES {
+            writer.write_segment(frame.clone()).await.unwrap();
+        }
+        writer
+    };
+    let (mut writer, other_ran) = flag_task_ran_during(write_all, true).await;
+    assert!(!other_ran, "the writer yielded before the pipe was full");
+    assert!(writer.try_write_segment("x").unwrap_err().is_full());
+    let read_all = async move {
+        for _ in 0..FRAMES {
+            assert_eq!(reader.read_segment().await.unwrap().unwrap().len(), 64);
+        }
+        reader
+    };
+    let (reader, other_ran) = flag_task_ran_during(read_all, true).await;
+    assert!(!other_ran, "the reader yielded before the pipe was empty");
+    assert!(reader.is_empty());
+    drop(writer);
 }
 
 // ---- bounded memory ----

@@ -38,7 +38,7 @@ use crate::waker::wake;
 /// [`io::ErrorKind::BrokenPipe`].
 ///
 /// Every poll path takes part in Tokio's cooperative budget, as the pipe's reader does: a fetch
-/// spends one unit, reads served from the batch already fetched one unit per 8 reads.
+/// spends one unit, reads served from the batch already fetched one unit per 64 reads.
 ///
 /// # Examples
 ///

@@ -394,7 +394,7 @@ impl BroadcastWriter {
         if wanted == 0 {
             return Poll::Ready(self.write_nothing());
         }
-        let budget = ready!(self.budget.poll_proceed(cx));
+        let budget = ready!(self.budget.poll_proceed_copy(cx));
         // Taken out for the closure; its spare capacity comes back for the next write.
         let mut block = std::mem::take(&mut self.block);
         let copied = self.write_with(Some(cx.waker()), |state, wakes, room| {
@@ -418,6 +418,7 @@ impl BroadcastWriter {
         match copied {
             Ok(copied) => {
                 budget.made_progress();
+                self.budget.copied(copied);
                 Poll::Ready(Ok(copied))
             }
             Err(refusal) => match refusal.into_io_error() {

@@ -28,8 +28,9 @@ use crate::waker::wake;
 /// end of file.
 ///
 /// Every write takes part in Tokio's cooperative budget: it checks the budget and yields when the
-/// task has none left. Writes spend one unit per 8, as the reader's reads do, so a writer of small
-/// frames is not made to yield (and hand its worker to the reader) every 128 writes.
+/// task has none left. Segment writes spend one unit per 64, as the reader's reads do, and byte
+/// writes (`AsyncWrite`, which copy) one per 32 or per 64 KiB copied, so a writer of small frames
+/// can fill the pipe and park before it must yield (and hand its worker to the reader).
 ///
 /// # Examples
 ///
