@@ -26,9 +26,9 @@ use crate::stream::{put_in_pieces, AsyncStream};
 /// woken back onto one worker. Counted per iteration, the two tasks were on the same worker for
 /// 95 % of the reads in fast iterations and 13 to 40 % in slow ones. With 64 per unit a writer
 /// fills that pipe on half its budget and parks, and the slow mode did not show in 20 iterations
-/// of a harness (8 per unit: 20 of 20 slow). A task's uninterrupted run stays bounded: at most 8,192 of these
-/// operations, each a lock or less (no copy is counted here but within a fetched batch, which the
-/// capacity bounds; byte-path writes have their own rule below).
+/// of a harness (8 per unit: 20 of 20 slow). A task's uninterrupted run stays bounded: at most
+/// 8,192 of these operations, each a lock or less (no copy is counted here but within a fetched
+/// batch, which the capacity bounds; byte-path writes have their own rule below).
 pub(crate) const OPS_PER_BUDGET_UNIT: u32 = 64;
 
 /// How many byte-path writes (`AsyncWrite`, which copy) share one unit, unless they copied

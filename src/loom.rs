@@ -10,8 +10,8 @@ pub(crate) use std::sync::Arc;
 /// The lock of the pipe's and the broadcast's shared state: parking_lot's, which spins a little
 /// before parking the thread and hands the lock over without a system call when it can. A pipe's
 /// writer and reader on two workers take it in turns many times per 64 KiB moved; with std's
-/// lock, 16 MiB of 1 KiB writes through `pipe(64 KiB)` took 3.0 to 3.3 ms, with this one 2.5 to
-/// 2.9 ms (4 alternating runs). Neither lock is fair (parking_lot's hands over fairly once per
+/// lock, 16 MiB of 1 KiB writes through `pipe(64 KiB)` took 3.0 to 3.5 ms, with this one 2.4 to
+/// 2.9 ms (7 alternating rounds). Neither lock is fair (parking_lot's hands over fairly once per
 /// half millisecond), so a busy side keeps the lock in its cache.
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};

@@ -738,10 +738,12 @@ impl AsyncStream {
     }
 
     /// Starts new write-tail blocks of `bytes` (at least [`TAIL_BLOCK`], at most
-    /// [`MAX_TAIL_BLOCK`]) from now on: the pipe's queue uses blocks the size of its capacity.
+    /// [`MAX_TAIL_BLOCK`]) from now on, and returns that size: the pipe's queue uses blocks the
+    /// size of its capacity.
     #[cfg(feature = "tokio")]
-    pub(crate) fn set_tail_block(&mut self, bytes: usize) {
+    pub(crate) fn set_tail_block(&mut self, bytes: usize) -> usize {
         self.tail_blocks.block = bytes.clamp(TAIL_BLOCK, MAX_TAIL_BLOCK);
+        self.tail_blocks.block
     }
 
     /// How many more bytes the stream may take: `isize::MAX - len()` while open, 0 once closed.

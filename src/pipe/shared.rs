@@ -7,7 +7,7 @@ use std::task::Waker;
 use crossbeam_utils::CachePadded;
 
 use crate::loom::{Arc, AtomicUsize, Mutex, MutexGuard};
-use crate::stream::{AsyncStream, MAX_TAIL_BLOCK, TAIL_BLOCK};
+use crate::stream::AsyncStream;
 use crate::waker::{park, wake};
 
 /// What the writer and the reader share.
@@ -66,10 +66,9 @@ impl Shared {
         // `tokio::io::duplex` keeps one buffer that large: a drained block is written again from
         // its start, and a write seldom straddles two blocks (with 8 KiB blocks, every other
         // 4 KiB frame did, and each block filled cost a segment cut and a block renewed).
-        queue.set_tail_block(capacity);
+        let block = queue.set_tail_block(capacity);
         // Blocks for the bytes in flight and as many again, so a block the reader released is
         // free by the time the writer needs one; beyond that a pipe allocates as it goes.
-        let block = capacity.clamp(TAIL_BLOCK, MAX_TAIL_BLOCK);
         queue.keep_tail_blocks(capacity.saturating_mul(2).saturating_add(2 * block));
         Arc::new(Shared {
             state: CachePadded::new(Mutex::new(State {
