@@ -585,11 +585,17 @@ impl AsyncStream {
         if self.len == 0 {
             return Bytes::new();
         }
+        self.copy_all().freeze()
+    }
+
+    /// Every held byte copied into one fresh buffer of exactly `len()` bytes, through
+    /// [`extend_in_pieces`] as every other copy of the stream's bytes.
+    fn copy_all(&self) -> BytesMut {
         let mut contiguous = BytesMut::with_capacity(self.len);
         for segment in self.segments() {
-            contiguous.extend_from_slice(segment);
+            extend_in_pieces(&mut contiguous, segment);
         }
-        contiguous.freeze()
+        contiguous
     }
 
     /// Returns an independent copy whose bytes live in exactly one fresh segment (none when
@@ -609,11 +615,7 @@ impl AsyncStream {
     pub fn deep_clone(&self) -> AsyncStream {
         let mut copy = AsyncStream::new();
         if self.len > 0 {
-            let mut contiguous = BytesMut::with_capacity(self.len);
-            for segment in self.segments() {
-                contiguous.extend_from_slice(segment);
-            }
-            copy.segments.push_back(contiguous.freeze());
+            copy.segments.push_back(self.copy_all().freeze());
             copy.len = self.len;
         }
         copy.closed = self.closed;
@@ -951,7 +953,7 @@ impl AsyncStream {
         let merged_len = self.segments.range(range.clone()).map(Bytes::len).sum();
         let mut merged = BytesMut::with_capacity(merged_len);
         for segment in self.segments.drain(range.clone()) {
-            merged.extend_from_slice(&segment);
+            extend_in_pieces(&mut merged, &segment);
         }
         self.segments.insert(range.start, merged.freeze());
     }
@@ -1149,7 +1151,7 @@ impl AsyncStream {
             return taken;
         }
         let mut contiguous = BytesMut::with_capacity(n);
-        contiguous.put((&mut *self).take(n));
+        self.read_to(n, |chunk| extend_in_pieces(&mut contiguous, chunk));
         contiguous.freeze()
     }
 
