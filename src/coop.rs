@@ -98,6 +98,27 @@ impl BudgetBatch {
         Poll::Ready(Proceed(Some(unit)))
     }
 
+    /// Ready when the task has budget left (so a following [`spend`](Self::spend) succeeds),
+    /// else `Pending` with the task woken to run again, as [`poll_spend`](Self::poll_spend).
+    /// For a poll that may park: it checks first, and spends only once it made progress.
+    #[inline]
+    pub(crate) fn poll_has_budget(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if coop::has_budget_remaining() {
+            Poll::Ready(())
+        } else {
+            self.poll_spend(cx).map(|_| ())
+        }
+    }
+
+    /// Spends a unit for progress already made, after [`poll_has_budget`](Self::poll_has_budget)
+    /// found budget left on this task.
+    #[inline]
+    pub(crate) fn spend(&mut self, cx: &mut Context<'_>) {
+        if let Poll::Ready(unit) = self.poll_spend(cx) {
+            unit.made_progress();
+        }
+    }
+
     /// A byte-path write's [`poll_proceed`](Self::poll_proceed): one unit per
     /// [`WRITES_PER_BUDGET_UNIT`] writes or per [`COPIED_PER_BUDGET_UNIT`] bytes
     /// [`copied`](Self::copied), whichever comes first.
@@ -151,8 +172,9 @@ pub(crate) trait BatchedReader {
     /// fetching more while it finds nothing; `Ready(None)` at end of file.
     ///
     /// Reads served from the batch already fetched ride on one budget unit per
-    /// [`OPS_PER_BUDGET_UNIT`]; a fetch spends a unit of its own. Every read checks the budget
-    /// first, so a task with none left yields here at once.
+    /// [`OPS_PER_BUDGET_UNIT`]; a read that had to fetch spends a unit of its own once it
+    /// returns bytes or end of file (one that parks spends nothing). Every read checks the
+    /// budget first, so a task with none left yields here at once.
     #[inline]
     fn poll_take<T>(
         &mut self,
@@ -165,15 +187,16 @@ pub(crate) trait BatchedReader {
                 return Poll::Ready(Some(taken));
             }
         }
-        let unit = ready!(self.budget().poll_spend(cx));
+        // The unit is spent once the read succeeds: a poll that parks spends nothing.
+        ready!(self.budget().poll_has_budget(cx));
         loop {
             if let Some(taken) = take(self.local()) {
-                unit.made_progress();
+                self.budget().spend(cx);
                 self.report_consumed();
                 return Poll::Ready(Some(taken));
             }
             if self.local().is_closed() {
-                unit.made_progress();
+                self.budget().spend(cx);
                 return Poll::Ready(None);
             }
             ready!(self.poll_fetch(cx));

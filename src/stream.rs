@@ -55,6 +55,20 @@ pub(crate) fn extend_in_pieces(buf: &mut BytesMut, src: &[u8]) {
     copy_in_pieces(src, end, |piece| buf.extend_from_slice(piece));
 }
 
+/// Copies `chunk` into `dst` at `*filled` through [`copy_in_pieces`] and advances `*filled`;
+/// `dst` has room for it.
+#[inline]
+pub(crate) fn fill_in_pieces(dst: &mut [u8], filled: &mut usize, chunk: &[u8]) {
+    let to = &mut dst[*filled..*filled + chunk.len()];
+    let at = to.as_ptr();
+    let mut done = 0;
+    copy_in_pieces(chunk, at, |piece| {
+        to[done..done + piece.len()].copy_from_slice(piece);
+        done += piece.len();
+    });
+    *filled += chunk.len();
+}
+
 /// `ReadBuf::put_slice` of `src` through [`copy_in_pieces`].
 #[cfg(feature = "tokio")]
 #[inline]
@@ -1011,6 +1025,12 @@ impl AsyncStream {
                 self.consumed(cnt);
                 return;
             }
+        } else if cnt <= self.tail.len() {
+            // No frozen segment: the front is the write tail (a pipe's byte-path read copies
+            // straight out of it).
+            self.tail.advance(cnt);
+            self.consumed(cnt);
+            return;
         }
         self.advance_across(cnt);
     }
@@ -1085,16 +1105,7 @@ impl AsyncStream {
             return Err(io::ErrorKind::WouldBlock.into());
         }
         let mut filled = 0;
-        Ok(self.read_to(dst.len(), |chunk| {
-            let to = &mut dst[filled..filled + chunk.len()];
-            let at = to.as_ptr();
-            let mut done = 0;
-            copy_in_pieces(chunk, at, |piece| {
-                to[done..done + piece.len()].copy_from_slice(piece);
-                done += piece.len();
-            });
-            filled += chunk.len();
-        }))
+        Ok(self.read_to(dst.len(), |chunk| fill_in_pieces(dst, &mut filled, chunk)))
     }
 
     /// The vectored form of [`read_into`](Self::read_into): fills every buffer in order, as

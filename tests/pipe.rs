@@ -254,6 +254,58 @@ fn byte_writes_share_one_block_as_large_as_the_capacity_up_to_64_kib() {
 }
 
 #[test]
+fn byte_reads_of_any_size_return_mixed_writes_in_order() {
+    // Reads through `AsyncRead` copy small queues straight out of the shared queue and take
+    // larger ones as segments first; both must give the same bytes in the same order, across
+    // segment writes and byte writes, and leave nothing counted in flight.
+    let mut expected = Vec::new();
+    let mut writes: Vec<(bool, Vec<u8>)> = Vec::new();
+    let mut seed = 7u64;
+    for _ in 0..200 {
+        let len = 1 + (next_random(&mut seed) % 9000) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| next_random(&mut seed) as u8).collect();
+        expected.extend_from_slice(&bytes);
+        writes.push((next_random(&mut seed) % 2 == 0, bytes));
+    }
+    let sizes: Vec<usize> = (0..64)
+        .map(|_| 1 + (next_random(&mut seed) % 40_000) as usize)
+        .collect();
+    for capacity in [100, 16 << 10, 64 << 10] {
+        let (mut writer, mut reader) = pipe(capacity);
+        let total = expected.len();
+        let writes = async {
+            for (as_segment, bytes) in &writes {
+                if *as_segment {
+                    writer.write_segment(bytes.clone()).await.unwrap();
+                } else {
+                    writer.write_all(bytes).await.unwrap();
+                }
+            }
+            writer
+        };
+        let reads = async {
+            let mut got = Vec::new();
+            for size in sizes.iter().cycle() {
+                let mut buf = vec![0u8; *size];
+                let n = reader.read(&mut buf).await.unwrap();
+                assert!(
+                    n > 0,
+                    "pipe({capacity}): no end of file while the writer lives"
+                );
+                got.extend_from_slice(&buf[..n]);
+                if got.len() == total {
+                    break;
+                }
+            }
+            got
+        };
+        let (writer, got) = drive(writes, reads);
+        assert!(got == expected, "pipe({capacity}): bytes differ");
+        assert_eq!((writer.len(), reader.len()), (0, 0), "pipe({capacity})");
+    }
+}
+
+#[test]
 fn async_write_and_read_round_trip_at_every_capacity_without_lost_wakeups() {
     for capacity in capacities(MESSAGE.len()) {
         let (mut writer, mut reader) = pipe(capacity);

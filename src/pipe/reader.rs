@@ -5,15 +5,17 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use tokio::io::ReadBuf;
 
 use crate::coop::{BatchedReader, BudgetBatch};
-use crate::loom::Arc;
-use crate::pipe::shared::Shared;
-use crate::stream::AsyncStream;
+use crate::loom::{Arc, MutexGuard};
+use crate::pipe::shared::{Shared, State};
+#[cfg(feature = "futures-io")]
+use crate::stream::fill_in_pieces;
+use crate::stream::{put_in_pieces, AsyncStream};
 use crate::waker::wake;
 
 /// The reading half of a [`pipe`](crate::pipe).
@@ -290,11 +292,38 @@ impl BatchedReader for PipeReader {
     /// local byte count; `Pending` with the waker parked when nothing is queued and the writer
     /// has not closed.
     fn poll_fetch(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let mut state = self.shared.lock();
-        if state.queue.is_empty() && !state.queue.is_closed() {
-            let replaced = state.park_reader(cx.waker());
-            drop(state);
-            drop(replaced);
+        let state = self.shared.lock();
+        let moved = take_queued(&mut self.local, state, cx);
+        self.taken_or_parked(moved)
+    }
+}
+
+/// The locked half of a fetch: moves every queued segment of the locked `state` into `local`
+/// (no copy) and returns how many bytes moved, or parks the task's waker and returns `None`
+/// when nothing is queued and the writer has not closed. Releases the lock.
+fn take_queued(
+    local: &mut AsyncStream,
+    mut state: MutexGuard<'_, State>,
+    cx: &mut Context<'_>,
+) -> Option<usize> {
+    if state.queue.is_empty() && !state.queue.is_closed() {
+        let replaced = state.park_reader(cx.waker());
+        drop(state);
+        drop(replaced);
+        return None;
+    }
+    let moved = local.append(&mut state.queue);
+    if state.queue.is_closed() {
+        local.close();
+    }
+    Some(moved)
+}
+
+impl PipeReader {
+    /// The unlocked half of a fetch: counts the bytes [`take_queued`] moved, or when it parked,
+    /// returns `Pending`.
+    fn taken_or_parked(&mut self, moved: Option<usize>) -> Poll<()> {
+        let Some(moved) = moved else {
             // Whatever is held locally now belongs to the request that waits (a partial line or
             // `read_bytes`); counting it would let a request larger than the capacity deadlock,
             // so it is counted as consumed now, and not again when the request takes it.
@@ -304,16 +333,58 @@ impl BatchedReader for PipeReader {
                 self.shared.add_consumed(forgiven, self.capacity);
             }
             return Poll::Pending;
-        }
-        let moved = self.local.append(&mut state.queue);
-        if state.queue.is_closed() {
-            self.local.close();
-        }
-        drop(state);
+        };
         self.taken = self.taken.wrapping_add(moved);
         Poll::Ready(())
     }
+
+    /// A byte-path read (`AsyncRead` of either trait) of up to `max` bytes (`max > 0`), handed
+    /// to `sink` chunk by chunk; `Ready` with nothing handed over at end of file.
+    ///
+    /// With bytes held locally, reads them as every read does. With none, and at most
+    /// [`DIRECT_READ_MAX`] bytes queued, copies them straight out of the shared queue under the
+    /// lock, as `tokio::io::duplex` copies out of its buffer: no segment is cut from the
+    /// writer's block, queued, taken and dropped for bytes that are copied at once anyway. More
+    /// queued than that are taken as segments and copied after the lock is released, so the
+    /// writer is not held up for a long copy.
+    fn poll_read_direct(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+        mut sink: impl FnMut(&[u8]),
+    ) -> Poll<()> {
+        if !self.local.is_empty() {
+            ready!(self.poll_take(cx, |local| {
+                (!local.is_empty()).then(|| local.read_to(max, &mut sink))
+            }));
+            return Poll::Ready(());
+        }
+        // A fetch spends a unit of the budget, as in `poll_take`, but only once it found bytes:
+        // a poll that parks the waker spends nothing (there is nothing to give back), so the
+        // budget is only checked before the lock and spent after.
+        ready!(self.budget.poll_has_budget(cx));
+        let mut state = self.shared.lock();
+        let queued = state.queue.len();
+        if queued > 0 && queued <= DIRECT_READ_MAX {
+            let copied = state.queue.read_to(max, sink);
+            drop(state);
+            self.taken = self.taken.wrapping_add(copied);
+            self.budget.spend(cx);
+            self.report_consumed();
+            return Poll::Ready(());
+        }
+        let moved = take_queued(&mut self.local, state, cx);
+        ready!(self.taken_or_parked(moved));
+        self.budget.spend(cx);
+        self.local.read_to(max, sink);
+        self.report_consumed();
+        Poll::Ready(())
+    }
 }
+
+/// Most bytes a byte-path read copies out of the shared queue under the lock (see
+/// [`PipeReader::poll_read_direct`]).
+const DIRECT_READ_MAX: usize = 16 * 1024;
 
 impl Drop for PipeReader {
     fn drop(&mut self) {
@@ -363,7 +434,14 @@ impl tokio::io::AsyncRead for PipeReader {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        self.get_mut().poll_read_buf(cx, buf)
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let max = buf.remaining();
+        ready!(self
+            .get_mut()
+            .poll_read_direct(cx, max, |chunk| put_in_pieces(buf, chunk)));
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -449,7 +527,18 @@ impl futures_io::AsyncRead for PipeReader {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_read_slice(cx, buf)
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut filled = 0;
+        ready!(self
+            .get_mut()
+            .poll_read_direct(cx, buf.len(), |chunk| fill_in_pieces(
+                buf,
+                &mut filled,
+                chunk
+            )));
+        Poll::Ready(Ok(filled))
     }
 }
 
