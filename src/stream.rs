@@ -798,6 +798,9 @@ impl AsyncStream {
         if src.len() > MAX_LEN - self.len {
             panic_too_long("write", src.len(), MAX_LEN - self.len);
         }
+        if self.tail.is_empty() {
+            self.tail_blocks.rewind(&mut self.tail);
+        }
         // The usual small write: it fits in the current block.
         if src.len() <= self.tail.capacity() - self.tail.len() {
             self.len += src.len();
@@ -1281,6 +1284,22 @@ impl TailBlocks {
         while self.retired_bytes > self.limit {
             let (_, size) = self.retired.pop_front().expect("bytes are counted");
             self.retired_bytes -= size;
+        }
+    }
+
+    /// Starts the current block over from its beginning when every byte written to it was read
+    /// (`tail` is empty) and no segment cut from it is still held ([`BytesMut::try_reclaim`]
+    /// finds it unique), as `tokio::io::duplex` writes its drained buffer again from the start:
+    /// a writer and a reader taking turns then stay on the block's first few KiB, warm in the
+    /// cache, instead of walking through all of it.
+    #[inline]
+    fn rewind(&self, tail: &mut BytesMut) {
+        if let Some((_, size)) = self.current {
+            if tail.capacity() < size {
+                // Not rewound when a segment cut from the block is still held: then the tail
+                // goes on where it is.
+                let _rewound = tail.try_reclaim(size);
+            }
         }
     }
 

@@ -254,6 +254,45 @@ fn byte_writes_share_one_block_as_large_as_the_capacity_up_to_64_kib() {
 }
 
 #[test]
+fn a_drained_block_is_written_again_from_its_start_once_no_segment_of_it_is_held() {
+    // As tokio's duplex writes its drained buffer again from the start, a byte write into an
+    // emptied pipe goes to the start of the block when nothing cut from it is still held, so a
+    // writer and a reader taking turns stay on the block's first bytes.
+    let (mut writer, mut reader) = pipe(64 << 10);
+    let ((), first) = drive(async { writer.write_all(b"abc").await.unwrap() }, async {
+        reader.read_segment().await.unwrap().unwrap()
+    });
+    let start = first.as_ptr();
+    drop(first);
+    let ((), second) = drive(async { writer.write_all(b"def").await.unwrap() }, async {
+        reader.read_segment().await.unwrap().unwrap()
+    });
+    assert_eq!(second, "def");
+    assert_eq!(
+        second.as_ptr(),
+        start,
+        "written again from the block's start"
+    );
+    // A segment still held keeps its bytes: the next write goes on after it.
+    let ((), third) = drive(async { writer.write_all(b"ghi").await.unwrap() }, async {
+        reader.read_segment().await.unwrap().unwrap()
+    });
+    assert_eq!(third.as_ptr(), start.wrapping_add(3));
+    assert_eq!((&second[..], &third[..]), (&b"def"[..], &b"ghi"[..]));
+    // Bytes copied out by `AsyncRead` hold nothing of the block.
+    drop((second, third));
+    let mut copied = [0u8; 3];
+    let ((), ()) = drive(async { writer.write_all(b"jkl").await.unwrap() }, async {
+        reader.read_exact(&mut copied).await.unwrap();
+    });
+    assert_eq!(&copied, b"jkl");
+    let ((), fifth) = drive(async { writer.write_all(b"mno").await.unwrap() }, async {
+        reader.read_segment().await.unwrap().unwrap()
+    });
+    assert_eq!((&fifth[..], fifth.as_ptr()), (&b"mno"[..], start));
+}
+
+#[test]
 fn byte_reads_of_any_size_return_mixed_writes_in_order() {
     // Reads through `AsyncRead` copy small queues straight out of the shared queue and take
     // larger ones as segments first; both must give the same bytes in the same order, across
