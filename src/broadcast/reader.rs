@@ -37,8 +37,9 @@ use crate::waker::wake;
 /// that this made room for; once the last reader is gone, writes fail with
 /// [`io::ErrorKind::BrokenPipe`].
 ///
-/// Every poll path takes part in Tokio's cooperative budget, as the pipe's reader does: a fetch
-/// spends one unit, reads served from the batch already fetched one unit per 64 reads.
+/// Every poll path takes part in Tokio's cooperative budget, as the pipe's reader does: a read
+/// that fetched spends one unit once it returns (a poll that parks spends nothing), reads served
+/// from the batch already fetched one unit per 64 reads.
 ///
 /// # Examples
 ///

@@ -35,7 +35,8 @@ use crate::waker::wake;
 ///
 /// Every poll path takes part in Tokio's cooperative budget, so a reader that always finds bytes
 /// still yields to the other tasks of its runtime: every read checks the budget and yields when
-/// the task has none left; a fetch from the shared queue spends one unit, and reads served from
+/// the task has none left; a read that fetched from the shared queue spends one unit once it
+/// returns (a poll that parks spends nothing), and reads served from
 /// the batch already fetched spend one unit per 64 reads (a 64 KiB `duplex` read spends one unit
 /// for up to 64 KiB, so one per small frame would make a frame reader yield ~1,000x as often).
 ///
