@@ -799,7 +799,7 @@ impl AsyncStream {
             panic_too_long("write", src.len(), MAX_LEN - self.len);
         }
         if self.tail.is_empty() {
-            self.tail_blocks.rewind(&mut self.tail);
+            self.tail_blocks.rewind(&mut self.tail, src.len());
         }
         // The usual small write: it fits in the current block.
         if src.len() <= self.tail.capacity() - self.tail.len() {
@@ -816,14 +816,8 @@ impl AsyncStream {
     #[inline(never)]
     fn write_tail_across_blocks(&mut self, mut src: &[u8]) {
         self.len += src.len();
-        // When every byte written to the current block was taken (the tail is empty) and every
-        // segment cut from it dropped (`try_reclaim` finds the block unique), the block starts
-        // over from its beginning, as `tokio::io::duplex`'s buffer does, and stays warm in the
-        // cache rather than sitting unused while the writer moves on to a colder one.
-        if self.tail.is_empty() {
-            // Reclaimed or not, the loop below goes on from whatever room the tail has now.
-            let _reclaimed = self.tail.try_reclaim(src.len());
-        }
+        // An empty tail was already started over where it could be (`TailBlocks::rewind`); the
+        // loop goes on from whatever room the tail has now.
         while !src.is_empty() {
             self.reserve_tail(src.len());
             let room = self.tail.capacity() - self.tail.len();
@@ -1292,14 +1286,16 @@ impl TailBlocks {
     /// finds it unique), as `tokio::io::duplex` writes its drained buffer again from the start:
     /// a writer and a reader taking turns then stay on the block's first few KiB, warm in the
     /// cache, instead of walking through all of it.
+    ///
+    /// A tail that is not a block made here is reclaimed only when a write of `wanted` bytes
+    /// does not fit in its room.
     #[inline]
-    fn rewind(&self, tail: &mut BytesMut) {
-        if let Some((_, size)) = self.current {
-            if tail.capacity() < size {
-                // Not rewound when a segment cut from the block is still held: then the tail
-                // goes on where it is.
-                let _rewound = tail.try_reclaim(size);
-            }
+    fn rewind(&self, tail: &mut BytesMut, wanted: usize) {
+        let whole = self.current.map_or(wanted, |(_, size)| size);
+        if tail.capacity() < whole {
+            // Not rewound when a segment cut from the block is still held: then the tail goes
+            // on where it is.
+            let _rewound = tail.try_reclaim(whole);
         }
     }
 
