@@ -1,10 +1,12 @@
 //! `std::io::{Read, BufRead, Write}` for [`AsyncStream`]: thin adapters over the core reads and
 //! writes, with the non-blocking contract (an empty open stream is `WouldBlock`, never EOF).
 
+use std::fmt;
 use std::io::{self, BufRead, IoSlice, IoSliceMut, Read, Write};
 
 use bytes::Buf;
 
+use crate::error::closed_error;
 use crate::stream::AsyncStream;
 
 /// Fills the caller's buffer across segments until it is full or the stream is drained (Python
@@ -112,5 +114,15 @@ impl Write for AsyncStream {
 
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+
+    /// Writes the whole text or nothing (the default writes piece by piece and keeps the pieces
+    /// written before a `Display` fails or panics).
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> io::Result<()> {
+        if self.is_closed() {
+            return Err(closed_error());
+        }
+        fmt::Write::write_fmt(self, args)
+            .map_err(|fmt::Error| io::Error::new(io::ErrorKind::Other, "formatter error"))
     }
 }

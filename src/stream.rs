@@ -1,6 +1,7 @@
 //! The segment queue: [`AsyncStream`] and the operations every I/O trait adapter is built on.
 
 use std::collections::{vec_deque, VecDeque};
+use std::convert::Infallible;
 use std::fmt;
 use std::io;
 use std::iter::FusedIterator;
@@ -310,7 +311,9 @@ impl AsyncStream {
     ///
     /// # Panics
     ///
-    /// Panics when the stream is closed and the iterator yields a segment.
+    /// Panics when the stream is closed and the iterator yields a segment. When the iterator (or a
+    /// segment's `Into<Bytes>`) panics, the segments it yielded before are taken back out and the
+    /// stream is exactly as it was before the call, as after any failed write.
     ///
     /// # Examples
     ///
@@ -325,10 +328,12 @@ impl AsyncStream {
         I: IntoIterator<Item = B>,
         B: Into<Bytes>,
     {
-        segments
-            .into_iter()
-            .map(|segment| self.write_segment(segment))
-            .sum()
+        self.write_all_or_nothing(|stream| {
+            segments
+                .into_iter()
+                .map(|segment| stream.write_segment(segment))
+                .sum()
+        })
     }
 
     /// Removes and returns the front segment whole, no copy (Python streamview's `readview`); `None` when
@@ -934,6 +939,18 @@ impl AsyncStream {
         &mut self,
         write: impl FnOnce(&mut AsyncStream) -> R,
     ) -> R {
+        match self.try_write_all_or_nothing(|stream| Ok::<R, Infallible>(write(stream))) {
+            Ok(result) => result,
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`write_all_or_nothing`](Self::write_all_or_nothing) for a write that can also fail by
+    /// returning `Err`, such as formatting text whose `Display` fails part-way: restored then too.
+    pub(crate) fn try_write_all_or_nothing<T, E>(
+        &mut self,
+        write: impl FnOnce(&mut AsyncStream) -> Result<T, E>,
+    ) -> Result<T, E> {
         // A parked reader is woken once the whole write stands, never for a part rolled back.
         let parked_reader = self.read_waker.take();
         let mut rollback = Rollback {
@@ -943,7 +960,7 @@ impl AsyncStream {
             armed: true,
         };
         let result = write(&mut *rollback.stream);
-        rollback.armed = false;
+        rollback.armed = result.is_err();
         result
     }
 
@@ -1648,7 +1665,9 @@ impl IntoIterator for AsyncStream {
 ///
 /// # Errors
 ///
-/// [`fmt::Error`] when the stream is closed; nothing is written.
+/// [`fmt::Error`] when the stream is closed, or when a value's `Display` fails part-way; either
+/// way nothing is written (`write!` takes back the text it wrote before the failure, and also
+/// when a `Display` panics).
 ///
 /// # Panics
 ///
@@ -1674,6 +1693,12 @@ impl fmt::Write for AsyncStream {
         }
         self.write_tail(text.as_bytes());
         Ok(())
+    }
+
+    /// Writes the whole text or nothing: when a `Display` fails or panics part-way, the parts
+    /// already written are taken back out.
+    fn write_fmt(&mut self, args: fmt::Arguments<'_>) -> fmt::Result {
+        self.try_write_all_or_nothing(|stream| fmt::write(stream, args))
     }
 }
 

@@ -231,6 +231,108 @@ fn put_of_a_chain_with_large_chunks_that_panics_is_rolled_back_with_its_sealed_s
     });
 }
 
+// ---- write_segments and Extend with a panicking iterator ----
+
+/// Two segments, then a panic: the iterator a caller hands to `write_segments` or `extend`.
+fn segments_then_panic() -> impl Iterator<Item = Bytes> {
+    (0..3).map(|i| {
+        assert!(i < 2, "the source of segment {i} failed");
+        Bytes::from(vec![b'0' + i as u8; 3_000])
+    })
+}
+
+#[test]
+fn write_segments_whose_iterator_panics_part_way_takes_back_what_it_yielded() {
+    for_every_shape(|stream| {
+        let message = expect_panic(stream, |stream| {
+            stream.write_segments(segments_then_panic())
+        });
+        assert!(message.contains("segment 2"), "{message}");
+    });
+}
+
+#[test]
+fn extend_whose_iterator_panics_part_way_takes_back_what_it_yielded() {
+    for_every_shape(|stream| {
+        expect_panic(stream, |stream| stream.extend(segments_then_panic()));
+    });
+}
+
+#[test]
+fn write_segments_whose_iterator_panics_keeps_the_very_buffers_held_before() {
+    let held = Bytes::from_static(b"held");
+    let mut stream = AsyncStream::new();
+    stream.write_segment(held.clone());
+    expect_panic(&mut stream, |stream| {
+        stream.write_segments(segments_then_panic())
+    });
+    let segment = stream.read_segment().unwrap();
+    assert_eq!(segment.as_ptr(), held.as_ptr());
+    assert!(stream.is_empty());
+}
+
+// ---- formatted text (`write!`) whose `Display` fails or panics part-way ----
+
+/// Text whose formatting writes 5,000 bytes, then fails (`Err`) or panics.
+struct FailingDisplay {
+    panics: bool,
+}
+
+impl std::fmt::Display for FailingDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&"x".repeat(5_000))?;
+        if self.panics {
+            panic!("formatting failed after 5000 bytes");
+        }
+        Err(std::fmt::Error)
+    }
+}
+
+#[test]
+fn fmt_write_whose_display_fails_part_way_writes_nothing() {
+    for_every_shape(|stream| {
+        let display = FailingDisplay { panics: false };
+        assert!(std::fmt::Write::write_fmt(stream, format_args!("head {display}")).is_err());
+    });
+}
+
+#[test]
+fn fmt_write_whose_display_panics_part_way_writes_nothing() {
+    for_every_shape(|stream| {
+        let display = FailingDisplay { panics: true };
+        let message = expect_panic(stream, |stream| {
+            std::fmt::Write::write_fmt(stream, format_args!("head {display}"))
+        });
+        assert!(message.contains("5000"), "{message}");
+    });
+}
+
+#[test]
+fn io_write_fmt_whose_display_fails_part_way_writes_nothing() {
+    for_every_shape(|stream| {
+        let display = FailingDisplay { panics: false };
+        let error = io::Write::write_fmt(stream, format_args!("head {display}")).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::Other);
+    });
+}
+
+#[test]
+fn io_write_fmt_after_close_is_broken_pipe_and_writes_nothing() {
+    let mut stream = AsyncStream::from("held");
+    stream.close();
+    let error = io::Write::write_fmt(&mut stream, format_args!("{}", 1)).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert_eq!(stream, b"held"[..]);
+}
+
+#[test]
+fn write_macros_that_succeed_still_write_everything() {
+    let mut stream = AsyncStream::new();
+    std::fmt::Write::write_fmt(&mut stream, format_args!("{} + {}", 1, 2)).unwrap();
+    io::Write::write_fmt(&mut stream, format_args!(" = {}", 3)).unwrap();
+    assert_eq!(stream, b"1 + 2 = 3"[..]);
+}
+
 // ---- BufMut::chunk_mut / advance_mut ----
 
 #[test]
