@@ -1719,3 +1719,29 @@ async fn futures_io_consume_past_what_the_reader_holds_clamps() {
     writer.close();
     assert_eq!(reader.read_segment().await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn bytes_a_cancelled_read_line_gathered_stay_uncounted_until_read_as_documented() {
+    // The documented exception to `len()` and the capacity: what a waiting `read_line` gathered
+    // is not counted, and a cancelled one leaves it so until the bytes are read; then every
+    // count is exact again and no byte is lost.
+    let (mut writer, mut reader) = pipe(4);
+    writer.write_segment("abc").await.unwrap();
+    {
+        let mut line = spawn(reader.read_line());
+        assert_pending!(line.poll());
+    } // cancelled
+    assert_eq!((writer.len(), reader.len()), (0, 3));
+    assert_eq!(writer.try_write_segment("defg").unwrap(), 4);
+    assert_eq!((writer.len(), reader.len()), (4, 7));
+    assert!(matches!(
+        writer.try_write_segment("h"),
+        Err(TryWriteError::Full(_))
+    ));
+    assert_eq!(reader.read_segment().await.unwrap().unwrap(), "abc");
+    assert_eq!((writer.len(), reader.len()), (4, 4));
+    assert_eq!(reader.read_segment().await.unwrap().unwrap(), "defg");
+    assert_eq!((writer.len(), reader.len()), (0, 0));
+    assert_eq!(writer.try_write_segment("h").unwrap(), 1);
+    assert_eq!(writer.len(), 1);
+}

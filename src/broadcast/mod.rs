@@ -29,7 +29,8 @@ pub use writer::BroadcastWriter;
 /// whole, so memory held stays within `capacity` plus one segment (and the part of a segment
 /// the slowest reader is in the middle of), however many readers there are. As with the
 /// [`pipe`](crate::pipe), while a `read_line` or `read_bytes` waits for more, the bytes it has
-/// already gathered are not counted, so a request larger than `capacity` can complete.
+/// already gathered are not counted, so a request larger than `capacity` can complete; they stay
+/// uncounted until that reader reads them, also when the waiting call is cancelled.
 ///
 /// The log lets go of a segment as soon as every reader has taken it: the last reader to take it
 /// moves it out of the log rather than cloning it, so with one reader no segment is ever cloned,

@@ -273,6 +273,10 @@ impl BroadcastWriter {
     /// Returns how many bytes are held for the slowest live reader: written, and not yet read by
     /// it. Exact as of the call (it reads every reader's position); 0 with no reader.
     ///
+    /// One documented exception (see [`broadcast`](crate::broadcast)): bytes that a reader's
+    /// `read_line` or `read_bytes` gathered while it waited count as read until that reader reads
+    /// them, also after that call was cancelled.
+    ///
     /// # Examples
     ///
     /// ```

@@ -24,7 +24,10 @@ pub use writer::PipeWriter;
 /// pipe has room, and bytes in flight never exceed `capacity` plus the largest single segment.
 /// One exception keeps large requests from deadlocking: while a `read_line` or `read_bytes`
 /// waits for more, the bytes it has already gathered are not counted, so a request larger than
-/// `capacity` (a long line, say) can complete, as it would with std's `read_line`.
+/// `capacity` (a long line, say) can complete, as it would with std's `read_line`. Those bytes
+/// stay uncounted until they are read, also when the waiting call is cancelled (its future
+/// dropped) and the next read is of another kind; each such cancellation can let up to
+/// `capacity` more bytes in.
 ///
 /// Both halves are `Send + Sync + Unpin + 'static`. Every `Poll::Pending` leaves a waker that the
 /// other half's next write, read, close or drop wakes, always after releasing the lock.

@@ -267,8 +267,9 @@ impl PipeWriter {
     /// Returns how many bytes are in flight: written and not yet consumed by the reader, exact
     /// as of every read that returned before this call. 0 once the reader is gone.
     ///
-    /// One documented exception (see [`pipe`](crate::pipe)): bytes that a waiting `read_line`
-    /// or `read_bytes` has gathered for its request are not counted.
+    /// One documented exception (see [`pipe`](crate::pipe)): bytes that a `read_line` or
+    /// `read_bytes` gathered while it waited are not counted until they are read, also after that
+    /// call was cancelled.
     ///
     /// # Examples
     ///
