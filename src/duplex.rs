@@ -78,7 +78,9 @@ pub fn duplex(capacity: usize) -> (DuplexStream, DuplexStream) {
 /// - Dropping an end ends both directions: the peer drains, then reads end of file; the peer's
 ///   writes fail with [`io::ErrorKind::BrokenPipe`]; a peer parked on either direction is woken.
 /// - A byte write larger than the room left copies what fits and returns that count; zero-length
-///   reads and writes complete at once; every poll takes part in Tokio's cooperative budget.
+///   reads and writes complete at once (a zero-length write in a direction that was shut down,
+///   or whose peer is gone, still fails with `BrokenPipe`, as with `tokio::io::duplex`); every
+///   poll takes part in Tokio's cooperative budget.
 ///
 /// It is `Send + Sync + Unpin + 'static`.
 ///

@@ -270,11 +270,12 @@ impl AsyncStream {
     }
 
     /// Appends `segment` without copying it (Python streamview's `writeview`) and returns its length. An
-    /// empty segment is ignored.
+    /// empty segment adds nothing.
     ///
     /// # Panics
     ///
-    /// Panics when the stream is closed: a segment handed over after `close()` would be lost.
+    /// Panics when the stream is closed, an empty segment included: a segment handed over after
+    /// `close()` would be lost.
     ///
     /// # Examples
     ///

@@ -657,3 +657,17 @@ async fn consume_past_what_a_reader_holds_clamps() {
     assert_eq!(reader.read_segment().await.unwrap().unwrap(), "ef");
     assert_eq!(other.read_bytes(6).await.unwrap(), "abcdef");
 }
+
+#[tokio::test]
+async fn a_subscriber_after_every_reader_left_makes_writes_succeed_again() {
+    let (mut writer, reader) = streamview::broadcast(16);
+    drop(reader);
+    let error = writer.write_segment("lost").await.unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    assert_eq!(writer.receiver_count(), 0);
+    let mut late = writer.subscribe();
+    assert_eq!(writer.write_segment("seen").await.unwrap(), 4);
+    writer.close();
+    assert_eq!(late.read_segment().await.unwrap().unwrap(), "seen");
+    assert!(late.read_segment().await.unwrap().is_none());
+}

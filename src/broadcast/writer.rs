@@ -245,7 +245,9 @@ impl BroadcastWriter {
     }
 
     /// Adds a reader that starts at the current end: it receives every byte written from now
-    /// on, and none before. After [`close`](Self::close) it sees end of file at once.
+    /// on, and none before. After [`close`](Self::close) it sees end of file at once. Writes that
+    /// failed with `BrokenPipe` because every reader was gone succeed again once a reader is
+    /// subscribed, as with `tokio::sync::broadcast`.
     ///
     /// # Examples
     ///
