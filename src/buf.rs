@@ -126,7 +126,8 @@ unsafe impl BufMut for AsyncStream {
 
     #[track_caller]
     fn put_slice(&mut self, src: &[u8]) {
-        self.check_writable("BufMut::put_slice", src.len());
+        // `put_u8`, `put_u32_le` and the other fixed-size puts come here by default: name them.
+        self.check_writable("BufMut::put_slice (or a put_* built on it)", src.len());
         self.write_tail(src);
     }
 
