@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::Buf;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_util::io::poll_read_buf;
 
 use crate::error::{closed_error, zero_max_error};
@@ -343,7 +343,7 @@ impl AsyncStream {
                 max.min(READ_MIN_SPARE),
                 READ_BLOCK,
                 max,
-                |room| match poll_read_buf(src, cx, room) {
+                |room| match poll_read_buf(Pin::new(&mut KeepsReadBuf(src)), cx, room) {
                     Poll::Ready(Ok(n)) => Ok(Poll::Ready(n)),
                     Poll::Ready(Err(error)) => Err(error),
                     Poll::Pending => Ok(Poll::Pending),
@@ -354,5 +354,32 @@ impl AsyncStream {
             self.close();
         }
         Poll::Ready(Ok(n))
+    }
+}
+
+/// The source of a `read_from`, checked: a `poll_read` that replaces the `ReadBuf` it was lent
+/// reports bytes that are not in the stream's spare room. tokio-util's `poll_read_buf` asserts
+/// the same but names only two pointers; this panics first, naming the call and the cause.
+struct KeepsReadBuf<'a, R: ?Sized>(Pin<&'a mut R>);
+
+impl<R: AsyncRead + ?Sized> AsyncRead for KeepsReadBuf<'_, R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let lent = buf.filled().as_ptr();
+        let capacity = buf.capacity();
+        let result = self.0.as_mut().poll_read(cx, buf);
+        let now = buf.filled().as_ptr();
+        assert!(
+            now == lent,
+            "read_from: the source's poll_read replaced the ReadBuf it was lent ({capacity} bytes \
+             at {lent:p}) by another buffer ({} bytes at {now:p}), a broken AsyncRead: the {} \
+             bytes it reports are not in the stream",
+            buf.capacity(),
+            buf.filled().len(),
+        );
+        result
     }
 }
