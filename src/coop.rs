@@ -225,10 +225,15 @@ pub(crate) trait BatchedReader {
         Poll::Ready(Ok(local.chunk()))
     }
 
-    /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the local batch, clamped to
-    /// what it holds (`skip`), as `AsyncStream`'s and Tokio's `BufReader`'s `consume`.
+    /// `consume` of both `AsyncBufRead` traits: drops `amt` bytes of the front segment, the
+    /// slice `poll_fill_buf` lent, clamped to its length as Tokio's `BufReader` clamps to its
+    /// buffer. Not to the whole local batch: how many segments a fetch moved depends on timing,
+    /// so an `amt` past the lent slice would drop bytes the caller never saw, more or fewer from
+    /// run to run.
     fn consume_local(&mut self, amt: usize) {
-        self.local().skip(amt);
+        let local = self.local();
+        let amt = amt.min(local.chunk().len());
+        local.skip(amt);
         self.report_consumed();
     }
 

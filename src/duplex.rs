@@ -353,7 +353,8 @@ impl tokio::io::AsyncRead for DuplexStream {
     }
 }
 
-/// Lends the front segment received from the peer; `consume` advances past it.
+/// Lends the front segment received from the peer; `consume` advances past it, clamped to that
+/// segment's length as Tokio's `BufReader` clamps to its buffer.
 ///
 /// # Examples
 ///

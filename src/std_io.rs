@@ -46,8 +46,9 @@ impl Read for AsyncStream {
     }
 }
 
-/// `fill_buf` returns the front segment without copying; `consume` advances, clamped to what is
-/// held (as `std::io::Cursor` and `BufReader` do).
+/// `fill_buf` returns the front segment without copying; `consume` skips `amt` bytes, across
+/// segments if `amt` is longer than the front one, clamped to what is held, as `std::io::Cursor`
+/// does (whose `fill_buf` lends everything it holds).
 ///
 /// # Errors
 ///

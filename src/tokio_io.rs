@@ -48,8 +48,10 @@ impl AsyncRead for AsyncStream {
     }
 }
 
-/// `poll_fill_buf` returns the front segment without copying; `consume` advances, clamped to
-/// what is held (as Tokio's `BufReader` does).
+/// `poll_fill_buf` returns the front segment without copying; `consume` skips `amt` bytes, across
+/// segments if `amt` is longer than the front one, clamped to what is held, as `Buf::advance`
+/// would without its panic. (Tokio's `BufReader` clamps to the buffer it lent, and so do the
+/// pipe's and broadcast's readers, whose held bytes depend on timing.)
 ///
 /// # Examples
 ///

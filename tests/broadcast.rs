@@ -643,7 +643,7 @@ async fn random_frames_reach_four_readers_intact_through_a_one_byte_broadcast() 
     run_stress(1, 0xFEED_FACE_CAFE_BEEF, total_bytes() / 1024).await;
 }
 
-/// `consume` past what a reader holds clamps, as the pipe's and Tokio's `BufReader`'s do, and
+/// `consume` past the lent segment clamps to it, as the pipe's and Tokio's `BufReader`'s do, and
 /// other readers keep their own bytes.
 #[tokio::test]
 async fn consume_past_what_a_reader_holds_clamps() {
@@ -656,6 +656,21 @@ async fn consume_past_what_a_reader_holds_clamps() {
     writer.write_segment("ef").await.unwrap();
     assert_eq!(reader.read_segment().await.unwrap().unwrap(), "ef");
     assert_eq!(other.read_bytes(6).await.unwrap(), "abcdef");
+}
+
+/// The reader holds "abc" and "def" after one fetch; a `consume` past the lent "abc" used to
+/// drop "def" too.
+#[tokio::test]
+async fn consume_past_the_lent_segment_keeps_the_segments_behind_it() {
+    let (mut writer, mut reader) = broadcast(1024);
+    writer.write_segment("abc").await.unwrap();
+    writer.write_segment("def").await.unwrap();
+    drop(writer);
+    assert_eq!(reader.fill_buf().await.unwrap(), b"abc");
+    Pin::new(&mut reader).consume(1000);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"def");
 }
 
 #[tokio::test]

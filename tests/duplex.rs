@@ -656,3 +656,19 @@ async fn consume_past_what_an_end_holds_clamps() {
     near.write_segment("ef").await.unwrap();
     assert_eq!(far.read_segment().await.unwrap().unwrap(), "ef");
 }
+
+/// One end holds "abc" and "def" after one fetch; a `consume` past the lent "abc" used to drop
+/// "def" too.
+#[tokio::test]
+async fn consume_past_the_lent_segment_keeps_the_segments_behind_it() {
+    use tokio::io::AsyncBufRead;
+    let (mut near, mut far) = streamview::duplex(1024);
+    near.write_segment("abc").await.unwrap();
+    near.write_segment("def").await.unwrap();
+    drop(near);
+    assert_eq!(far.fill_buf().await.unwrap(), b"abc");
+    AsyncBufRead::consume(Pin::new(&mut far), 1000);
+    let mut rest = Vec::new();
+    far.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"def");
+}

@@ -1686,8 +1686,8 @@ fn a_refused_write_on_a_full_pipe_leaves_it_unchanged() {
     );
 }
 
-/// `consume` past what the reader holds clamps, as `AsyncStream`'s and Tokio's `BufReader`'s do:
-/// the bytes held are dropped, nothing queued behind them is touched, and nothing panics.
+/// `consume` past the lent segment clamps to it, as Tokio's `BufReader` clamps to its buffer:
+/// the bytes lent are dropped, nothing queued behind them is touched, and nothing panics.
 #[tokio::test]
 async fn consume_past_what_the_reader_holds_clamps() {
     let (mut writer, mut reader) = pipe(64);
@@ -1700,6 +1700,44 @@ async fn consume_past_what_the_reader_holds_clamps() {
     assert_eq!(reader.read_segment().await.unwrap().unwrap(), "ef");
     Pin::new(&mut reader).consume(7); // nothing held at all
     assert_eq!(reader.len(), 0);
+}
+
+/// A fetch moves every queued segment into the reader at once, so by the time `fill_buf` lends
+/// "abc" the reader also holds "def". A `consume` past the lent slice used to drop both: bytes
+/// `fill_buf` never returned were lost, more or fewer depending on how many segments the fetch
+/// had found. It now clamps to the lent segment, through either trait.
+#[tokio::test]
+async fn consume_past_the_lent_segment_keeps_the_segments_behind_it() {
+    let (mut writer, mut reader) = pipe(1024);
+    writer.write_segment("abc").await.unwrap();
+    writer.write_segment("def").await.unwrap();
+    drop(writer);
+    assert_eq!(reader.fill_buf().await.unwrap(), b"abc");
+    Pin::new(&mut reader).consume(1000);
+    assert_eq!(reader.len(), 3);
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"def");
+}
+
+#[cfg(feature = "futures-io")]
+#[tokio::test]
+async fn futures_io_consume_past_the_lent_segment_keeps_the_segments_behind_it() {
+    use futures::io::{AsyncBufReadExt, AsyncReadExt};
+    let (mut writer, mut reader) = pipe(1024);
+    writer.write_segment("abc").await.unwrap();
+    writer.write_segment("def").await.unwrap();
+    drop(writer);
+    assert_eq!(
+        AsyncBufReadExt::fill_buf(&mut reader).await.unwrap(),
+        b"abc"
+    );
+    futures::io::AsyncBufRead::consume(Pin::new(&mut reader), 1000);
+    let mut rest = Vec::new();
+    AsyncReadExt::read_to_end(&mut reader, &mut rest)
+        .await
+        .unwrap();
+    assert_eq!(rest, b"def");
 }
 
 /// The futures-io `consume` clamps the same way.

@@ -431,7 +431,8 @@ impl tokio::io::AsyncRead for BroadcastReader {
 }
 
 /// `poll_fill_buf` lends the front segment this reader holds (no lock is held across the
-/// borrow); `consume` advances past it.
+/// borrow); `consume` advances past it, clamped to that segment's length as Tokio's `BufReader`
+/// clamps to its buffer, so it never drops bytes `poll_fill_buf` did not return.
 ///
 /// # Examples
 ///

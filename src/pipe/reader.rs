@@ -447,7 +447,9 @@ impl tokio::io::AsyncRead for PipeReader {
 }
 
 /// `poll_fill_buf` lends the front segment the reader holds locally (no lock is held across the
-/// borrow); `consume` advances past it, clamped to what the reader holds (as Tokio's `BufReader` does).
+/// borrow); `consume` advances past it, clamped to that segment's length as Tokio's `BufReader`
+/// clamps to its buffer, so a `consume` past the lent slice never drops bytes `poll_fill_buf`
+/// did not return (an `AsyncStream`'s `consume` skips across its segments instead).
 ///
 /// # Examples
 ///
