@@ -377,7 +377,8 @@ impl Harness {
                         assert!(!chunk.is_empty() || at_eof, "early EOF");
                         let take = usize::from(amount).min(chunk.len());
                         let got = chunk[..take].to_vec();
-                        reader.consume(take);
+                        // Asks for `amount` even past the lent chunk: `consume` clamps to it.
+                        reader.consume(usize::from(amount));
                         self.delivered(index, &got, false);
                     }
                     Poll::Ready(Err(error)) => panic!("read failed: {error}"),

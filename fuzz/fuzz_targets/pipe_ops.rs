@@ -391,7 +391,8 @@ impl Harness {
                         if chunk.is_empty() {
                             assert!(at_eof, "end of file before the writer was gone");
                         }
-                        reader.consume(take);
+                        // Asks for `amount` even past the lent chunk: `consume` clamps to it.
+                        reader.consume(usize::from(amount));
                         self.delivered(&got, false);
                     }
                     Poll::Ready(Err(error)) => panic!("pipe read failed: {error}"),
