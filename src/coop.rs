@@ -139,6 +139,15 @@ impl BudgetBatch {
         self.copied_since_spent = self.copied_since_spent.saturating_add(bytes);
     }
 
+    /// A zero-length read or write: it does nothing and completes at once, but takes part in
+    /// the budget as an operation of its own, riding on a unit or spending one (as each of
+    /// `tokio::io::duplex`'s zero-length polls spends one), so a loop of them still yields;
+    /// `Pending` (the task woken at once) when the task has no budget left.
+    #[inline]
+    pub(crate) fn poll_nothing(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_proceed(cx).map(Proceed::made_progress)
+    }
+
     /// Rides on the unit spent last when it may, else spends one.
     #[inline(always)]
     pub(crate) fn poll_proceed(&mut self, cx: &mut Context<'_>) -> Poll<Proceed> {
@@ -244,6 +253,7 @@ pub(crate) trait BatchedReader {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         if buf.remaining() == 0 {
+            ready!(self.budget().poll_nothing(cx));
             return Poll::Ready(Ok(()));
         }
         ready!(self.poll_take(cx, |local| {
@@ -257,6 +267,7 @@ pub(crate) trait BatchedReader {
     #[cfg(feature = "futures-io")]
     fn poll_read_slice(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
+            ready!(self.budget().poll_nothing(cx));
             return Poll::Ready(Ok(0));
         }
         let read = ready!(self.poll_take(cx, |local| {

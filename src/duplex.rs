@@ -80,7 +80,7 @@ pub fn duplex(capacity: usize) -> (DuplexStream, DuplexStream) {
 /// - A byte write larger than the room left copies what fits and returns that count; zero-length
 ///   reads and writes complete at once (a zero-length write in a direction that was shut down,
 ///   or whose peer is gone, still fails with `BrokenPipe`, as with `tokio::io::duplex`); every
-///   poll takes part in Tokio's cooperative budget.
+///   poll, zero-length ones included, takes part in Tokio's cooperative budget.
 ///
 /// It is `Send + Sync + Unpin + 'static`.
 ///

@@ -686,3 +686,6 @@ async fn a_subscriber_after_every_reader_left_makes_writes_succeed_again() {
     assert_eq!(late.read_segment().await.unwrap().unwrap(), "seen");
     assert!(late.read_segment().await.unwrap().is_none());
 }
+
+// Zero-length calls take part in the cooperative budget: `coop::zero_length_calls_yield!`.
+coop::zero_length_calls_yield!(broadcast(16));

@@ -672,3 +672,6 @@ async fn consume_past_the_lent_segment_keeps_the_segments_behind_it() {
     far.read_to_end(&mut rest).await.unwrap();
     assert_eq!(rest, b"def");
 }
+
+// Zero-length calls take part in the cooperative budget: `coop::zero_length_calls_yield!`.
+coop::zero_length_calls_yield!(duplex(16));

@@ -1783,3 +1783,6 @@ async fn bytes_a_cancelled_read_line_gathered_stay_uncounted_until_read_as_docum
     assert_eq!(writer.try_write_segment("h").unwrap(), 1);
     assert_eq!(writer.len(), 1);
 }
+
+// Zero-length calls take part in the cooperative budget: `coop::zero_length_calls_yield!`.
+coop::zero_length_calls_yield!(pipe(16));

@@ -39,7 +39,7 @@ use crate::waker::wake;
 ///
 /// Every poll path takes part in Tokio's cooperative budget, as the pipe's reader does: a read
 /// that fetched spends one unit once it returns (a poll that parks spends nothing), reads served
-/// from the batch already fetched one unit per 64 reads.
+/// from the batch already fetched one unit per 64 reads; zero-length reads count as the latter.
 ///
 /// # Examples
 ///
@@ -155,6 +155,7 @@ impl BroadcastReader {
     /// ```
     pub async fn read_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
         if max == 0 {
+            poll_fn(|cx| self.budget.poll_nothing(cx)).await;
             return Ok(Some(Bytes::new()));
         }
         Ok(poll_fn(|cx| self.poll_take(cx, |local| local.read_chunk(max))).await)

@@ -113,6 +113,7 @@ impl BroadcastWriter {
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
         if segment.as_ref().map_or(true, Bytes::is_empty) {
+            ready!(self.budget.poll_nothing(cx));
             return Poll::Ready(self.write_nothing());
         }
         // The segment stays in the caller's slot until it is written, so a poll that yields for
@@ -398,6 +399,7 @@ impl BroadcastWriter {
     ) -> Poll<io::Result<usize>> {
         let wanted: usize = slices.iter().map(|slice| slice.len()).sum();
         if wanted == 0 {
+            ready!(self.budget.poll_nothing(cx));
             return Poll::Ready(self.write_nothing());
         }
         let budget = ready!(self.budget.poll_proceed_copy(cx));

@@ -39,6 +39,8 @@ use crate::waker::wake;
 /// returns (a poll that parks spends nothing), and reads served from
 /// the batch already fetched spend one unit per 64 reads (a 64 KiB `duplex` read spends one unit
 /// for up to 64 KiB, so one per small frame would make a frame reader yield ~1,000x as often).
+/// Zero-length reads (`read_chunk(0)`, an empty buffer) complete at once and count as reads
+/// served from the batch, so a loop of them yields too.
 ///
 /// # Examples
 ///
@@ -142,6 +144,7 @@ impl PipeReader {
     /// ```
     pub async fn read_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
         if max == 0 {
+            poll_fn(|cx| self.budget.poll_nothing(cx)).await;
             return Ok(Some(Bytes::new()));
         }
         Ok(poll_fn(|cx| self.poll_take(cx, |local| local.read_chunk(max))).await)
@@ -436,6 +439,7 @@ impl tokio::io::AsyncRead for PipeReader {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         if buf.remaining() == 0 {
+            ready!(self.get_mut().budget.poll_nothing(cx));
             return Poll::Ready(Ok(()));
         }
         let max = buf.remaining();
@@ -531,6 +535,7 @@ impl futures_io::AsyncRead for PipeReader {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
+            ready!(self.get_mut().budget.poll_nothing(cx));
             return Poll::Ready(Ok(0));
         }
         let mut filled = 0;

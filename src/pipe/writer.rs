@@ -31,6 +31,7 @@ use crate::waker::wake;
 /// task has none left. Segment writes spend one unit per 64, as the reader's reads do, and byte
 /// writes (`AsyncWrite`, which copy) one per 32 or per 64 KiB copied, so a writer of small frames
 /// can fill the pipe and park before it must yield (and hand its worker to the reader).
+/// Zero-length writes complete at once and count as segment writes, so a loop of them yields too.
 ///
 /// # Examples
 ///
@@ -139,6 +140,7 @@ impl PipeWriter {
         segment: &mut Option<Bytes>,
     ) -> Poll<io::Result<usize>> {
         if segment.as_ref().map_or(true, Bytes::is_empty) {
+            ready!(self.budget.poll_nothing(cx));
             return Poll::Ready(self.write_nothing());
         }
         // The segment stays in the caller's slot until the write can happen, so a poll that
@@ -380,6 +382,7 @@ impl PipeWriter {
     ) -> Poll<io::Result<usize>> {
         let wanted: usize = slices.iter().map(|slice| slice.len()).sum();
         if wanted == 0 {
+            ready!(self.budget.poll_nothing(cx));
             return Poll::Ready(self.write_nothing());
         }
         let budget = ready!(self.budget.poll_proceed_copy(cx));
