@@ -205,47 +205,22 @@ async fn read_from_waiting_on_an_empty_source_leaves_the_reader_pending() {
     assert_eq!(reader.len(), 4);
 }
 
-/// A broken `AsyncRead` that swaps the `ReadBuf` it is lent for its own (leaked, address kept
-/// in a static so the leak checkers see it as reachable) and reports 3 bytes read there.
-struct SwapsReadBuf;
-
-static SWAPPED_IN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-impl tokio::io::AsyncRead for SwapsReadBuf {
-    fn poll_read(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<io::Result<()>> {
-        let other: &'static mut [u8] = Box::leak(vec![1u8; 8].into_boxed_slice());
-        SWAPPED_IN.store(
-            other.as_ptr() as usize,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        *buf = tokio::io::ReadBuf::new(other);
-        buf.advance(3);
-        std::task::Poll::Ready(Ok(()))
-    }
-}
-
-/// `PipeWriter::read_from` over such a source panics naming the call and the cause, and
-/// queues nothing: the reader still gets exactly what was written before.
+/// `PipeWriter::read_from` over a source that swaps its `ReadBuf` panics naming the call and the
+/// cause, and queues nothing: the reader still gets exactly what was written before.
 #[tokio::test]
 async fn read_from_a_source_that_swaps_its_read_buf_panics_clearly_and_queues_nothing() {
     let (mut writer, mut reader) = streamview::pipe(64);
     writer.write_segment("kept").await.unwrap();
     let task = tokio::spawn(async move {
-        let _ = writer.read_from(&mut SwapsReadBuf, 16).await;
+        let _ = writer
+            .read_from(&mut swapped_read_buf::SwapsReadBuf, 16)
+            .await;
     });
     let panic = task
         .await
         .expect_err("a swapped ReadBuf must panic")
         .into_panic();
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
+    let message = swapped_read_buf::panic_text(panic);
     assert!(
         message.contains("read_from") && message.contains("replaced the ReadBuf"),
         "message: {message}"
@@ -254,3 +229,6 @@ async fn read_from_a_source_that_swaps_its_read_buf_panics_clearly_and_queues_no
     reader.read_to_end(&mut all).await.unwrap();
     assert_eq!(all, b"kept");
 }
+
+#[path = "common/swapped_read_buf.rs"]
+mod swapped_read_buf;

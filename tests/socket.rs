@@ -640,30 +640,6 @@ async fn dropping_write_to_part_way_keeps_exactly_the_unwritten_bytes() {
     assert!(stream.is_empty());
 }
 
-/// A broken `AsyncRead`: it swaps the `ReadBuf` it is lent for a buffer of its own and reports
-/// 5 bytes read there. The buffer is leaked on purpose (a `ReadBuf`'s buffer must outlive the
-/// call); its address is kept in a static so the leak checkers see it as reachable.
-struct SwapsReadBuf;
-
-static SWAPPED_IN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-impl AsyncRead for SwapsReadBuf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let other: &'static mut [u8] = Box::leak(vec![1u8; 10].into_boxed_slice());
-        SWAPPED_IN.store(
-            other.as_ptr() as usize,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        *buf = ReadBuf::new(other);
-        buf.advance(5);
-        Poll::Ready(Ok(()))
-    }
-}
-
 /// The trial's input: the panic the docs promise used to come from tokio-util's internal
 /// assertion, naming two pointers and nothing else. It now names the call, the cause and the
 /// sizes, and the stream is still as it was.
@@ -671,14 +647,10 @@ impl AsyncRead for SwapsReadBuf {
 fn read_from_a_source_that_swaps_its_read_buf_panics_clearly_and_changes_nothing() {
     let mut stream = AsyncStream::from("keep");
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        futures::executor::block_on(stream.read_from(&mut SwapsReadBuf, 100))
+        futures::executor::block_on(stream.read_from(&mut swapped_read_buf::SwapsReadBuf, 100))
     }))
     .expect_err("a swapped ReadBuf must panic");
-    let message = panic
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap();
+    let message = swapped_read_buf::panic_text(panic);
     assert!(
         message.contains("read_from")
             && message.contains("replaced the ReadBuf")
@@ -694,3 +666,6 @@ fn read_from_a_source_that_swaps_its_read_buf_panics_clearly_and_changes_nothing
     );
     assert_eq!(stream, b"keep!"[..]);
 }
+
+#[path = "common/swapped_read_buf.rs"]
+mod swapped_read_buf;
