@@ -83,7 +83,9 @@ impl Buf for AsyncStream {
 /// write more than `remaining_mut()` bytes (`put_bytes` with a huge count, `put` of a `Buf` that
 /// claims a huge `remaining()`); the message names the count and the limit. Both checks come
 /// before any byte is written or any block allocated, and a failing write leaves the stream
-/// exactly as it was: `put` of a `Buf` that panics or lies part-way is rolled back.
+/// exactly as it was: `put` of a `Buf` that panics or lies part-way is rolled back. A count
+/// within the limit that memory cannot hold (`put_bytes(b, remaining_mut())`) is not a panic:
+/// as with `Vec<u8>` and `BytesMut`, the allocation failure aborts the process.
 ///
 /// # Examples
 ///

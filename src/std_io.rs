@@ -15,7 +15,9 @@ use crate::stream::AsyncStream;
 /// # Errors
 ///
 /// [`io::ErrorKind::WouldBlock`] when the stream is empty and still open. An empty closed stream
-/// reads `Ok(0)`, and so does an empty buffer.
+/// reads `Ok(0)`, and so does an empty buffer. `read_exact` is all or nothing: with fewer bytes
+/// held than it wants it consumes none and fails with `WouldBlock` while the stream is open (call
+/// it again once more is written), `UnexpectedEof` once it is closed.
 ///
 /// # Examples
 ///
@@ -39,6 +41,31 @@ use crate::stream::AsyncStream;
 impl Read for AsyncStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_into(buf)
+    }
+
+    /// All or nothing: with fewer bytes held than `buf` wants, fails without consuming any
+    /// ([`io::ErrorKind::WouldBlock`] while the stream is open, so the call can be made again
+    /// once more is written; [`io::ErrorKind::UnexpectedEof`] once it is closed). std's default
+    /// would consume what is held first and lose it with the error.
+    fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
+        let held = self.len();
+        if held < buf.len() {
+            let (kind, state) = if self.is_closed() {
+                (io::ErrorKind::UnexpectedEof, "closed")
+            } else {
+                (io::ErrorKind::WouldBlock, "open")
+            };
+            return Err(io::Error::new(
+                kind,
+                format!(
+                    "read_exact: {} bytes wanted, {held} held by the {state} stream (none consumed)",
+                    buf.len()
+                ),
+            ));
+        }
+        let read = self.read_into(buf)?;
+        debug_assert_eq!(read, buf.len());
+        Ok(())
     }
 
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {

@@ -865,6 +865,8 @@ impl AsyncStream {
     /// `commit` extend the tail by exactly `count` bytes.
     #[track_caller]
     pub(crate) fn commit_spare(&mut self, count: usize, commit: impl FnOnce(&mut BytesMut)) {
+        // Closed first, even for a count of 0, as every other write (`put_slice(b"")` included).
+        self.check_writable("BufMut::advance_mut", count);
         let spare = self.tail.capacity() - self.tail.len();
         if count > spare {
             panic_advance_mut(count, spare);
@@ -872,7 +874,6 @@ impl AsyncStream {
         if count == 0 {
             return;
         }
-        self.check_writable("BufMut::advance_mut", count);
         let before = self.tail.len();
         commit(&mut self.tail);
         debug_assert_eq!(self.tail.len(), before + count);

@@ -328,3 +328,49 @@ mod futures_reads {
         ));
     }
 }
+
+/// Found by a fresh-user trial: `advance_mut(0)` was the one write that did not panic on a
+/// closed stream (its zero-count return came before the check); `put_slice(b"")` always did.
+#[test]
+fn advance_mut_of_zero_after_close_panics_like_every_other_write() {
+    let mut stream = mixed_stream();
+    stream.close();
+    // SAFETY: a count of 0 initialises nothing; the call must panic before it commits anything.
+    let message = expect_panic(&mut stream, |stream| unsafe { stream.advance_mut(0) });
+    assert!(
+        message.contains("advance_mut") && message.contains("closed"),
+        "message: {message}"
+    );
+    assert!(stream.is_closed());
+}
+
+/// Found by the same trial: std's default `read_exact` consumed the bytes held, then failed
+/// with `WouldBlock` and dropped them with its buffer. It is all or nothing now: the error names
+/// both counts, and the stream keeps every byte, open or closed.
+#[test]
+fn read_exact_of_more_than_is_held_fails_and_consumes_nothing() {
+    use std::io::ErrorKind;
+    let mut stream = mixed_stream();
+    let held = stream.len();
+    let mut buf = vec![0u8; held + 1];
+    let error = stream.read_exact(&mut buf).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::WouldBlock);
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("{} bytes wanted, {held} held", held + 1)),
+        "message: {error}"
+    );
+    assert_unchanged(&stream);
+
+    stream.close();
+    let error = stream.read_exact(&mut buf).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::UnexpectedEof);
+    assert_eq!(stream.len(), held);
+
+    let mut exact = vec![0u8; held];
+    stream.read_exact(&mut exact).unwrap();
+    assert_eq!(exact, b"abcdefghijkl");
+    assert!(stream.is_empty());
+    stream.read_exact(&mut []).unwrap();
+}
