@@ -17,7 +17,9 @@ use crate::stream::AsyncStream;
 /// [`io::ErrorKind::WouldBlock`] when the stream is empty and still open. An empty closed stream
 /// reads `Ok(0)`, and so does an empty buffer. `read_exact` is all or nothing: with fewer bytes
 /// held than it wants it consumes none and fails with `WouldBlock` while the stream is open (call
-/// it again once more is written), `UnexpectedEof` once it is closed.
+/// it again once more is written), `UnexpectedEof` once it is closed. `read_to_string` of an open
+/// stream appends what is held, then fails with `WouldBlock` (an incomplete character at the end
+/// stays held); bytes that are not UTF-8 give `InvalidData` and stay held.
 ///
 /// # Examples
 ///
@@ -68,6 +70,20 @@ impl Read for AsyncStream {
         Ok(())
     }
 
+    /// Appends every byte held as text: `Ok` once the stream is closed; while it is open, what
+    /// is held and then `WouldBlock`, as std's `read_to_end` does here, except that an incomplete
+    /// character at the end stays held for the bytes that complete it (std's default would drop
+    /// every byte it had read). Bytes that are not UTF-8 give `InvalidData` and stay held.
+    fn read_to_string(&mut self, buf: &mut String) -> io::Result<usize> {
+        let closed = self.is_closed();
+        let taken = self.take_text(self.len(), buf, !closed)?;
+        if closed {
+            Ok(taken)
+        } else {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
+    }
+
     fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
         self.read_into_vectored(bufs)
     }
@@ -80,7 +96,11 @@ impl Read for AsyncStream {
 /// # Errors
 ///
 /// `fill_buf` returns [`io::ErrorKind::WouldBlock`] when the stream is empty and still open, and
-/// an empty slice (EOF) when it is empty and closed.
+/// an empty slice (EOF) when it is empty and closed. `read_line` (this trait's, which the
+/// inherent [`AsyncStream::read_line`] shadows: call it as `BufRead::read_line`, or through
+/// `lines()`) of an open stream holding no whole line appends what is held, then fails with
+/// `WouldBlock`, keeping an incomplete character at the end held; a line that is not UTF-8 gives
+/// `InvalidData` and stays held.
 ///
 /// # Examples
 ///
@@ -105,6 +125,62 @@ impl BufRead for AsyncStream {
 
     fn consume(&mut self, amt: usize) {
         self.skip(amt);
+    }
+
+    /// Appends the next line, `\n` included, or once the stream is closed the rest; while it is
+    /// open and holds no whole line, what is held and then `WouldBlock` (as std's default does
+    /// here), except that an incomplete character at the end stays held. A line that is not
+    /// UTF-8 gives `InvalidData` and stays held (std's default would drop it, and an incomplete
+    /// character with it).
+    fn read_line(&mut self, buf: &mut String) -> io::Result<usize> {
+        let mut line = None;
+        let mut scanned = 0;
+        for segment in self.segments() {
+            if let Some(at) = segment.iter().position(|&byte| byte == b'\n') {
+                line = Some(scanned + at + 1);
+                break;
+            }
+            scanned += segment.len();
+        }
+        match line {
+            Some(len) => self.take_text(len, buf, false),
+            None if self.is_closed() => self.take_text(self.len(), buf, false),
+            None => {
+                self.take_text(self.len(), buf, true)?;
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+        }
+    }
+}
+
+impl AsyncStream {
+    /// Appends the first `n` bytes held (`n <= len()`) to `buf` as text and consumes them. With
+    /// `partial`, an incomplete character at their end is left held, for the bytes that complete
+    /// it. Bytes that are not UTF-8 give `InvalidData`, and nothing is appended or consumed.
+    fn take_text(&mut self, n: usize, buf: &mut String, partial: bool) -> io::Result<usize> {
+        let mut bytes = Vec::with_capacity(n);
+        for segment in self.segments() {
+            let wanted = n - bytes.len();
+            if wanted == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&segment[..wanted.min(segment.len())]);
+        }
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text,
+            Err(error) if partial && error.error_len().is_none() => {
+                std::str::from_utf8(&bytes[..error.valid_up_to()]).expect("valid up to there")
+            }
+            Err(error) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("stream did not contain valid UTF-8 ({error}); nothing was consumed"),
+                ))
+            }
+        };
+        buf.push_str(text);
+        self.skip(text.len());
+        Ok(text.len())
     }
 }
 

@@ -374,3 +374,66 @@ fn read_exact_of_more_than_is_held_fails_and_consumes_nothing() {
     assert!(stream.is_empty());
     stream.read_exact(&mut []).unwrap();
 }
+
+/// Found by a probe after the fresh-user trial: std's default `read_to_string` and
+/// `BufRead::read_line` on an open stream whose bytes end inside a character (here the first
+/// byte of "é") dropped every byte they had read with the `WouldBlock`. The held text is
+/// appended now and the incomplete character stays held until the bytes that complete it come.
+#[test]
+fn text_reads_of_an_open_stream_keep_an_incomplete_character_held() {
+    let mut stream = AsyncStream::new();
+    stream.write_segment(&b"ab\xC3"[..]);
+    let mut text = String::new();
+    let error = stream.read_to_string(&mut text).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!((text.as_str(), stream.len()), ("ab", 1));
+    stream.write_segment(&b"\xA9"[..]);
+    stream.close();
+    assert_eq!(stream.read_to_string(&mut text).unwrap(), 2);
+    assert_eq!(text, "abé");
+
+    let mut stream = AsyncStream::new();
+    stream.write_segments([&b"ab\xC3"[..]]);
+    let mut line = String::new();
+    let error = BufRead::read_line(&mut stream, &mut line).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!((line.as_str(), stream.len()), ("ab", 1));
+    stream.write_segments([&b"\xA9\nn"[..], &b"ext"[..]]);
+    assert_eq!(BufRead::read_line(&mut stream, &mut line).unwrap(), 3);
+    assert_eq!(line, "abé\n");
+    stream.close();
+    let lines: Vec<String> = stream.lines().map(Result::unwrap).collect();
+    assert_eq!(lines, ["next"]);
+}
+
+/// Bytes that are not UTF-8 fail a text read with `InvalidData` and stay held, open or closed
+/// (std's defaults consumed them).
+#[test]
+fn text_reads_of_bytes_that_are_not_utf8_fail_and_consume_nothing() {
+    let mut stream = AsyncStream::new();
+    stream.write_segments([&b"ok\n"[..], &b"b\xFFd\n"[..]]);
+    let mut line = String::new();
+    assert_eq!(BufRead::read_line(&mut stream, &mut line).unwrap(), 3);
+    let error = BufRead::read_line(&mut stream, &mut line).unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    assert!(
+        error.to_string().contains("nothing was consumed"),
+        "{error}"
+    );
+    assert_eq!(line, "ok\n");
+    assert_eq!(stream, b"b\xFFd\n"[..]);
+    assert_eq!(stream.num_segments(), 1);
+
+    let mut text = String::new();
+    assert_eq!(
+        stream.read_to_string(&mut text).unwrap_err().kind(),
+        io::ErrorKind::InvalidData
+    );
+    stream.close();
+    assert_eq!(
+        stream.read_to_string(&mut text).unwrap_err().kind(),
+        io::ErrorKind::InvalidData
+    );
+    assert_eq!((text.as_str(), stream.len()), ("", 4));
+    assert_eq!(stream.read_bytes(4), b"b\xFFd\n"[..]);
+}
