@@ -698,14 +698,15 @@ impl Harness {
                     result.unwrap();
                     assert_eq!(dst, model.take_front(dst.len()));
                 } else {
-                    // `read_exact` keeps what it read in `dst`: nothing is lost, the caller has it.
+                    // All or nothing: with too few bytes held, `read_exact` consumes none and
+                    // leaves `dst` as it was.
                     let kind = result.unwrap_err().kind();
                     if model.closed {
                         assert_eq!(kind, io::ErrorKind::UnexpectedEof);
                     } else {
                         assert_eq!(kind, io::ErrorKind::WouldBlock);
                     }
-                    assert_eq!(dst[..held], model.take_front(held)[..]);
+                    assert!(dst.iter().all(|&byte| byte == 0), "read_exact wrote into dst");
                 }
             }
             Op::FillBufConsume(amount) => {
