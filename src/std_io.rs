@@ -158,14 +158,7 @@ impl AsyncStream {
     /// `partial`, an incomplete character at their end is left held, for the bytes that complete
     /// it. Bytes that are not UTF-8 give `InvalidData`, and nothing is appended or consumed.
     fn take_text(&mut self, n: usize, buf: &mut String, partial: bool) -> io::Result<usize> {
-        let mut bytes = Vec::with_capacity(n);
-        for segment in self.segments() {
-            let wanted = n - bytes.len();
-            if wanted == 0 {
-                break;
-            }
-            bytes.extend_from_slice(&segment[..wanted.min(segment.len())]);
-        }
+        let bytes = self.copy_front(n);
         let text = match std::str::from_utf8(&bytes) {
             Ok(text) => text,
             Err(error) if partial && error.error_len().is_none() => {

@@ -608,12 +608,21 @@ impl AsyncStream {
         self.copy_all().freeze()
     }
 
-    /// Every held byte copied into one fresh buffer of exactly `len()` bytes, through
-    /// [`extend_in_pieces`] as every other copy of the stream's bytes.
+    /// Every held byte copied into one fresh buffer of exactly `len()` bytes.
     fn copy_all(&self) -> BytesMut {
-        let mut contiguous = BytesMut::with_capacity(self.len);
+        self.copy_front(self.len)
+    }
+
+    /// The first `n` bytes held (`n <= len()`) copied into one fresh buffer of exactly `n` bytes,
+    /// through [`extend_in_pieces`] as every other copy of the stream's bytes; nothing consumed.
+    pub(crate) fn copy_front(&self, n: usize) -> BytesMut {
+        let mut contiguous = BytesMut::with_capacity(n);
         for segment in self.segments() {
-            extend_in_pieces(&mut contiguous, segment);
+            let wanted = n - contiguous.len();
+            if wanted == 0 {
+                break;
+            }
+            extend_in_pieces(&mut contiguous, &segment[..wanted.min(segment.len())]);
         }
         contiguous
     }
