@@ -133,22 +133,10 @@ impl BufRead for AsyncStream {
     /// UTF-8 gives `InvalidData` and stays held (std's default would drop it, and an incomplete
     /// character with it).
     fn read_line(&mut self, buf: &mut String) -> io::Result<usize> {
-        let mut line = None;
-        let mut scanned = 0;
-        for segment in self.segments() {
-            if let Some(at) = segment.iter().position(|&byte| byte == b'\n') {
-                line = Some(scanned + at + 1);
-                break;
-            }
-            scanned += segment.len();
-        }
-        match line {
-            Some(len) => self.take_text(len, buf, false),
-            None if self.is_closed() => self.take_text(self.len(), buf, false),
-            None => {
-                self.take_text(self.len(), buf, true)?;
-                Err(io::ErrorKind::WouldBlock.into())
-            }
+        match self.find_newline() {
+            Some(newline_at) => self.take_text(newline_at + 1, buf, false),
+            // No whole line: the rest once closed, else what is held and `WouldBlock`.
+            None => self.read_to_string(buf),
         }
     }
 }

@@ -1199,7 +1199,7 @@ impl AsyncStream {
     }
 
     /// Offset of the first `\n`, searching only past the bytes already known to hold none.
-    fn find_newline(&mut self) -> Option<usize> {
+    pub(crate) fn find_newline(&mut self) -> Option<usize> {
         let mut offset = 0;
         for segment in self.segments() {
             let start = self.newline_free.saturating_sub(offset).min(segment.len());
